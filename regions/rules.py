@@ -1,0 +1,165 @@
+"""Rules that relate several fields of a manifest. Each finding names the field it is about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from regions.catalog import AURORA_MAX_REPLICAS, AWS_REGIONS, CLOUDFLARE_REGION_CODES
+from regions.schema import Manifest, Region
+
+
+@dataclass(frozen=True)
+class Finding:
+    field: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.rule}"
+
+
+def _at(index: int, region: Region, field: str) -> str:
+    return f"regions[{index}].{field} ({region.name})"
+
+
+def check(manifest: Manifest) -> list[Finding]:
+    """Every rule, in the order a reader of the file would meet the fields."""
+    return [
+        *_names(manifest),
+        *_shard_ranges(manifest),
+        *_cidrs(manifest),
+        *_dr_regions(manifest),
+        *_cloudflare(manifest),
+        *_sizing(manifest),
+    ]
+
+
+def _names(manifest: Manifest) -> Iterator[Finding]:
+    seen: dict[str, int] = {}
+    for i, region in enumerate(manifest.regions):
+        known = AWS_REGIONS.get(region.name)
+        if known is None:
+            yield Finding(_at(i, region, "name"), "must be a real AWS region name such as us-east-1")
+        elif region.short_code != known.short_code:
+            yield Finding(_at(i, region, "short_code"),
+                          f"must be {known.short_code!r}, the AZ-ID prefix AWS uses for {region.name}"
+                          f" (got {region.short_code!r})")
+        if region.name in seen:
+            yield Finding(_at(i, region, "name"), f"region listed twice (also regions[{seen[region.name]}])")
+        seen.setdefault(region.name, i)
+
+
+def _shard_ranges(manifest: Manifest) -> Iterator[Finding]:
+    """Ranges tile [0, logical_shards): no gap, no overlap, each cut into equal shard groups."""
+    ordered = sorted(enumerate(manifest.regions), key=lambda item: item[1].logical_shards.start)
+    expected_start, previous = 0, None
+    for i, region in ordered:
+        rng = region.logical_shards
+        where = "logical_shards.start"
+        if rng.end <= rng.start:
+            yield Finding(_at(i, region, "logical_shards.end"),
+                          f"must be greater than start (range [{rng.start}, {rng.end}) is empty)")
+            continue
+        after = f"regions[{previous[0]}] ({previous[1].name}) ends at {expected_start}" if previous \
+            else "the first range must start at 0"
+        if rng.start > expected_start:
+            yield Finding(_at(i, region, where),
+                          f"gap: logical shards [{expected_start}, {rng.start}) belong to no region; {after}")
+        elif rng.start < expected_start:
+            yield Finding(_at(i, region, where),
+                          f"overlap: logical shards [{rng.start}, {min(expected_start, rng.end)}) belong to two "
+                          f"regions; {after}")
+        if rng.size % region.shard_groups:
+            yield Finding(_at(i, region, "shard_groups"),
+                          f"{rng.size} logical shards do not divide into {region.shard_groups} equal shard groups")
+        expected_start, previous = max(expected_start, rng.end), (i, region)
+    if expected_start != manifest.logical_shards and previous is not None:
+        yield Finding(_at(previous[0], previous[1], "logical_shards.end"),
+                      f"the last range must end at logical_shards = {manifest.logical_shards} "
+                      f"(got {expected_start}); every logical shard needs exactly one home region")
+
+
+def _cidrs(manifest: Manifest) -> Iterator[Finding]:
+    for j, later in enumerate(manifest.regions):
+        for i, earlier in enumerate(manifest.regions[:j]):
+            if later.network.overlaps(earlier.network):
+                yield Finding(_at(j, later, "vpc_cidr"),
+                              f"{later.vpc_cidr} overlaps regions[{i}].vpc_cidr ({earlier.name}) "
+                              f"{earlier.vpc_cidr}; VPC CIDRs must be pairwise disjoint so regions can be peered")
+
+
+def _dr_regions(manifest: Manifest) -> Iterator[Finding]:
+    names = set(manifest.region_names)
+    hosts: set[str] = set()
+    for i, region in enumerate(manifest.regions):
+        if len(manifest.regions) > 1 and not region.dr_regions:
+            yield Finding(_at(i, region, "dr_regions"), "must list at least one DR region")
+        for k, dr in enumerate(region.dr_regions):
+            field = _at(i, region, f"dr_regions[{k}]")
+            if dr == region.name:
+                yield Finding(field, f"{dr} is the region itself; a DR copy must live in another region")
+            elif dr not in names:
+                yield Finding(field, f"{dr} is not a region of this manifest ({', '.join(sorted(names))})")
+            elif dr in region.dr_regions[:k]:
+                yield Finding(field, f"{dr} is listed twice; DR regions must be distinct")
+            else:
+                hosts.add(dr)
+    if len(manifest.regions) > 1:
+        for i, region in enumerate(manifest.regions):
+            if region.name not in hosts:
+                yield Finding(_at(i, region, "name"),
+                              "hosts no other region's secondaries; list it in some region's dr_regions so the "
+                              "DR load is balanced")
+
+
+def _cloudflare(manifest: Manifest) -> Iterator[Finding]:
+    served_by: dict[str, str] = {}
+    for i, region in enumerate(manifest.regions):
+        for k, code in enumerate(region.cloudflare_regions):
+            field = _at(i, region, f"cloudflare_regions[{k}]")
+            if code not in CLOUDFLARE_REGION_CODES:
+                yield Finding(field, f"{code!r} is not a Cloudflare region code "
+                                     f"({', '.join(CLOUDFLARE_REGION_CODES)})")
+            elif code in served_by:
+                yield Finding(field, f"{code} is already served by {served_by[code]}; "
+                                     "each Cloudflare region code is served by exactly one region")
+            else:
+                served_by[code] = region.name
+    missing = [code for code in CLOUDFLARE_REGION_CODES if code not in served_by]
+    if missing:
+        yield Finding("regions[*].cloudflare_regions",
+                      f"{', '.join(missing)} served by no region; each Cloudflare region code is served by "
+                      "exactly one region")
+
+
+def _sizing(manifest: Manifest) -> Iterator[Finding]:
+    for i, region in enumerate(manifest.regions):
+        limit = AURORA_MAX_REPLICAS - len(region.dr_regions)
+        if region.aurora.readers > limit:
+            yield Finding(_at(i, region, "aurora.readers"),
+                          f"{region.aurora.readers} readers exceed 15 - {len(region.dr_regions)} DR regions = "
+                          f"{limit}, Aurora Global Database's limit for a primary cluster")
+        if region.kafka.brokers % region.availability_zones:
+            yield Finding(_at(i, region, "kafka.brokers"),
+                          f"{region.kafka.brokers} brokers are not a multiple of the "
+                          f"{region.availability_zones} availability zones")
+        names: set[str] = set()
+        for k, group in enumerate(region.eks.node_groups):
+            field = _at(i, region, f"eks.node_groups[{k}]")
+            if group.name in names:
+                yield Finding(f"{field}.name", f"node group {group.name!r} is defined twice")
+            names.add(group.name)
+            if not group.min_size <= group.desired_size <= group.max_size:
+                yield Finding(f"{field}.desired_size",
+                              f"must satisfy min_size <= desired_size <= max_size "
+                              f"(got {group.min_size} <= {group.desired_size} <= {group.max_size})")
+        if region.pgbouncer.min_replicas > region.pgbouncer.max_replicas:
+            yield Finding(_at(i, region, "pgbouncer.min_replicas"),
+                          f"must not exceed max_replicas ({region.pgbouncer.min_replicas} > "
+                          f"{region.pgbouncer.max_replicas})")
+    if manifest.environment == "prod":
+        if manifest.network.nat_gateways != "per_az":
+            yield Finding("network.nat_gateways", "prod needs per_az NAT gateways so losing an AZ keeps egress")
+        for i, region in enumerate(manifest.regions):
+            if region.availability_zones < 3:
+                yield Finding(_at(i, region, "availability_zones"), "prod needs at least 3 availability zones")

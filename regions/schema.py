@@ -1,0 +1,152 @@
+"""The manifest's shape: one pydantic model per block, unknown keys rejected, per-field limits.
+
+Rules that relate several fields (ranges that must tile, CIDRs that must not overlap, DR regions that
+must exist) live in ``rules.py`` so that each failure can name the exact field it is about.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
+Count = Annotated[int, Field(ge=0, strict=True)]
+Positive = Annotated[int, Field(ge=1, strict=True)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ShardRange(Strict):
+    """Half-open range [start, end) of logical shards."""
+
+    start: Count
+    end: Positive
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+class Taint(Strict):
+    key: str
+    value: str = ""
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+
+
+class NodeGroup(Strict):
+    name: Name
+    instance_types: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*g[a-z]*\.[a-z0-9]+$")]] = Field(
+        min_length=1, description="Graviton (arm64) instance types only: the AL2023 ARM AMI runs on them"
+    )
+    min_size: Count
+    desired_size: Count
+    max_size: Positive
+    disk_gib: Annotated[int, Field(ge=20, le=16384, strict=True)] = 100
+    labels: dict[str, str] = {}
+    taints: list[Taint] = []
+
+
+class Eks(Strict):
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")]
+    node_groups: list[NodeGroup] = Field(min_length=1)
+
+
+class Aurora(Strict):
+    engine_version: Annotated[str, Field(pattern=r"^[0-9]{2}\.[0-9]+$")]
+    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")]
+    readers: Count
+
+
+class Kafka(Strict):
+    kafka_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9x]+(\.kraft)?$")]
+    broker_type: Annotated[str, Field(pattern=r"^kafka\.[a-z0-9]+\.[a-z0-9]+$")]
+    brokers: Annotated[int, Field(ge=3, le=60, strict=True)]
+    storage_gib: Annotated[int, Field(ge=1, le=16384, strict=True)]
+
+
+class Redis(Strict):
+    engine: Literal["valkey", "redis"]
+    engine_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+$")]
+    node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")]
+    shards: Annotated[int, Field(ge=1, le=500, strict=True)]
+    replicas_per_shard: Annotated[int, Field(ge=0, le=5, strict=True)]
+
+
+class PgBouncer(Strict):
+    min_replicas: Positive
+    max_replicas: Positive
+    default_pool_size: Positive
+    max_client_conn: Positive
+
+
+class Region(Strict):
+    name: str
+    short_code: Annotated[str, Field(pattern=r"^[a-z]{2,4}[0-9]$")]
+    vpc_cidr: str
+    availability_zones: Annotated[int, Field(ge=2, le=6, strict=True)]
+    cloudflare_regions: list[str] = Field(min_length=1)
+    dr_regions: list[str]
+    logical_shards: ShardRange
+    shard_groups: Positive
+    eks: Eks
+    aurora: Aurora
+    kafka: Kafka
+    redis: Redis
+    pgbouncer: PgBouncer
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"must be an IPv4 network in CIDR notation with no host bits set ({exc})") from None
+        if not 16 <= net.prefixlen <= 20:
+            raise ValueError("must be between /16 and /20 so the subnet plan fits")
+        if not net.is_private:
+            raise ValueError("must be a private (RFC 1918) range")
+        return value
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.vpc_cidr)
+
+
+class Network(Strict):
+    nat_gateways: Literal["per_az", "single"] = Field(
+        description="per_az survives the loss of an AZ; single trades that away for cost (dev only)"
+    )
+    flow_log_retention_days: int
+
+    @field_validator("flow_log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of CloudWatch's retention periods {LOG_RETENTION_DAYS}")
+        return value
+
+
+class Manifest(Strict):
+    environment: Name
+    logical_shards: Positive
+    users_per_logical_shard: Positive
+    network: Network
+    regions: list[Region] = Field(min_length=1)
+
+    @property
+    def region_names(self) -> list[str]:
+        return [r.name for r in self.regions]
+
+    def region(self, name: str) -> Region:
+        for r in self.regions:
+            if r.name == name:
+                return r
+        raise KeyError(name)
