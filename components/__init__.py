@@ -1,0 +1,1 @@
+"""How each piece is built: one ComponentResource per file, typed Args, no config reads."""

@@ -1,0 +1,1 @@
+"""Running the real program with no cloud: mock engine, plan document, reports."""

@@ -1,0 +1,133 @@
+"""Run the real program on Pulumi's mock engine and record every registration the engine would see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.settings import ROOT, SETTINGS, get_project, get_root_resource, get_stack
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from offline import stack_files
+from offline.mocks import PlatformMocks
+from program.config import PROJECT
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    region: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    protect: bool
+
+
+@dataclass
+class PlanRun:
+    project: str
+    stack: str
+    resources: list[Registration]
+    exports: dict[str, Any] = field(default_factory=dict)
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, plus: real-engine URNs and a record of each registration's options."""
+
+    def __init__(self, mocks: PlatformMocks) -> None:
+        super().__init__(mocks)
+        self.platform_mocks = mocks
+        self.registrations: list[Registration] = []
+        self._regions: dict[str, str | None] = {}  # urn -> region
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine qualifies a child's type with its parent's whole type chain, except the root stack's.
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != STACK_TYPE:
+                type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([get_stack(), get_project(), type_, name])
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        custom = bool(request.custom)
+        region = self._region(request, inputs, custom)
+        rid, state = self.mocks.new_resource(MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=custom))
+        if request.type.startswith("pulumi:providers:"):
+            self.platform_mocks.provider_regions[f"{urn}::{rid}"] = region
+        self._regions[urn] = region
+        self.registrations.append(Registration(
+            urn=urn, type=request.type, name=request.name, custom=custom,
+            parent=request.parent if request.parent and STACK_TYPE not in request.parent.split("::")[2] else None,
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
+            region=region, inputs=inputs, outputs=state, dependencies=list(request.dependencies),
+            protect=bool(request.protect)))
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, rid or "", state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=obj)
+
+    def _region(self, request: Any, inputs: dict[str, Any], custom: bool) -> str | None:
+        """The AWS region a resource lands in, as ARCHITECTURE section 4 defines it for the plan."""
+        if request.type == "pulumi:providers:aws":
+            return inputs.get("region")
+        parent_region = self._regions.get(request.parent)
+        if request.type == "pulumi:providers:kubernetes":
+            return parent_region  # a cluster's provider is created inside that cluster's region
+        if not custom:
+            aws_ref = request.providers.get("aws")
+            return self.platform_mocks.region_of(aws_ref) if aws_ref else parent_region
+        return inputs.get("region") or self.platform_mocks.region_of(request.provider)
+
+
+def run(stack: str, program: Callable[[], None] | None = None, *, manifest: Path | None = None,
+        config: dict[str, str] | None = None, secret_keys: list[str] | None = None) -> PlanRun:
+    """Run ``program`` (default: the project's) for ``stack`` with its stack file's config.
+
+    Raises whatever the program raises (``pulumi.RunError`` for bad input) after the engine settles.
+    """
+    if config is None:
+        config, secret_keys = stack_files.read(stack)
+    mocks = PlatformMocks(account_id=config.get(f"{PROJECT}:awsAccountId", "123456789012"))
+    monitor = RecordingMonitor(mocks)
+    ROOT.set(None)  # a fresh root stack per run, as each `pulumi up` has
+    pulumi.runtime.set_all_config(config, secret_keys or [])
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
+
+    if program is None:
+        from program.main import run as program_main
+
+        def program() -> None:
+            program_main(manifest)
+
+    exports: dict[str, Any] = {}
+
+    async def main() -> None:
+        program()
+        root = get_root_resource()
+        outputs = getattr(root, "outputs", {}) or {}
+        exports.update(await pulumi.Output.from_input(dict(outputs)).future() or {})
+
+    _sync_await(run_pulumi_func(main))
+    return PlanRun(PROJECT, stack, monitor.registrations, exports)

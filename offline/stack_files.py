@@ -1,0 +1,43 @@
+"""Read a stack's ``Pulumi.<stack>.yaml`` the way the CLI would hand it to the program."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from program.config import ConfigError, stack_file
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Stand-in for `secure:` values: the CLI decrypts them; offline there is no key, and no plan needs them.
+OFFLINE_SECRET = "offline-plan-placeholder-secret"
+
+
+def stacks() -> list[str]:
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
+
+
+def read(stack: str, directory: Path = PROJECT_DIR) -> tuple[dict[str, str], list[str]]:
+    """Config values as namespaced strings (``project:key``), and the keys that hold secrets."""
+    path = directory / stack_file(stack)
+    if not path.is_file():
+        raise ConfigError(f"{stack_file(stack)}: (file): no such stack; known stacks: {', '.join(stacks())}")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{stack_file(stack)}: (file): not valid YAML ({exc})") from None
+    raw = document.get("config") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{stack_file(stack)}: config: must be a mapping of keys to values")
+    values: dict[str, str] = {}
+    secrets: list[str] = []
+    for key, value in raw.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[key] = OFFLINE_SECRET
+            secrets.append(key)
+        elif isinstance(value, str):
+            values[key] = value
+        else:  # objects, lists, numbers and booleans reach programs JSON-encoded
+            values[key] = json.dumps(value)
+    return values, secrets

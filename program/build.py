@@ -1,0 +1,67 @@
+"""Build the platform from validated inputs and publish what applications and operators read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.region_stamp import RegionStamp, RegionStampArgs
+from program.config import StackConfig
+from program.providers import regional_provider
+from regions.schema import Manifest
+from regions.shards import ShardMap
+
+PROTECTED_ENVIRONMENTS = frozenset({"prod"})
+
+
+@dataclass(frozen=True)
+class Platform:
+    manifest: Manifest
+    shard_map: ShardMap
+    regions: dict[str, RegionStamp]
+
+
+def build(config: StackConfig, manifest: Manifest) -> Platform:
+    protect = manifest.environment in PROTECTED_ENVIRONMENTS
+    stamps = {}
+    for region in manifest.regions:
+        provider = regional_provider(config, region.name, region.short_code)
+        stamps[region.name] = RegionStamp(
+            region.short_code,
+            RegionStampArgs(environment=manifest.environment, account_id=config.aws_account_id, region=region,
+                            network=manifest.network, protect=protect),
+            opts=pulumi.ResourceOptions(providers={"aws": provider}))
+    return Platform(manifest, ShardMap(manifest), stamps)
+
+
+def shard_allocation(shard_map: ShardMap) -> list[dict[str, object]]:
+    """Per region: its logical range, users, shard groups and DR regions (plain data)."""
+    manifest = shard_map.manifest
+    return [
+        {
+            "region": region.name,
+            "start": region.logical_shards.start,
+            "end": region.logical_shards.end,
+            "users": region.logical_shards.size * manifest.users_per_logical_shard,
+            "shardGroups": [g.id for g in shard_map.groups_in(region.name)],
+            "drRegions": list(region.dr_regions),
+        }
+        for region in manifest.regions
+    ]
+
+
+def export(platform: Platform) -> None:
+    pulumi.export("environment", platform.manifest.environment)
+    pulumi.export("shardAllocation", shard_allocation(platform.shard_map))
+    pulumi.export("networks", {
+        name: {
+            "vpcId": stamp.network.vpc_id,
+            "vpcCidr": stamp.network.args.vpc_cidr,
+            "availabilityZones": stamp.network.az_names,
+            "publicSubnetIds": stamp.network.subnet_ids["public"],
+            "privateSubnetIds": stamp.network.subnet_ids["private"],
+            "dataSubnetIds": stamp.network.subnet_ids["data"],
+        }
+        for name, stamp in platform.regions.items()
+    })
