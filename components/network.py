@@ -177,7 +177,7 @@ class Network(pulumi.ComponentResource):
             policy=json.dumps(policy),
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=args.protect)))
         aws.kms.Alias(f"{args.short_code}-logs-key", name=f"alias/{args.environment}-{args.short_code}-logs",
-                      target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=key))
+                      target_key_id=key.key_id, opts=opts)
         return key
 
     def _flow_logs(self, args: NetworkArgs, opts: pulumi.ResourceOptions) -> tuple[aws.cloudwatch.LogGroup,

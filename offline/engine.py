@@ -37,6 +37,14 @@ class Registration:
     protect: bool
 
 
+class InvalidInput(Exception):
+    """The program refused its input (stack config or manifest); carries what was registered by then."""
+
+    def __init__(self, message: str, registrations: list[Registration]) -> None:
+        super().__init__(message)
+        self.registrations = registrations
+
+
 @dataclass
 class PlanRun:
     project: str
@@ -103,7 +111,8 @@ def run(stack: str, program: Callable[[], None] | None = None, *, manifest: Path
         config: dict[str, str] | None = None, secret_keys: list[str] | None = None) -> PlanRun:
     """Run ``program`` (default: the project's) for ``stack`` with its stack file's config.
 
-    Raises whatever the program raises (``pulumi.RunError`` for bad input) after the engine settles.
+    Bad input surfaces as ``InvalidInput`` (or ``ConfigError`` when the stack file itself is unreadable)
+    after the engine settles; any other exception propagates unchanged.
     """
     if config is None:
         config, secret_keys = stack_files.read(stack)
@@ -129,5 +138,8 @@ def run(stack: str, program: Callable[[], None] | None = None, *, manifest: Path
         outputs = getattr(root, "outputs", {}) or {}
         exports.update(await pulumi.Output.from_input(dict(outputs)).future() or {})
 
-    _sync_await(run_pulumi_func(main))
+    try:
+        _sync_await(run_pulumi_func(main))
+    except pulumi.RunError as exc:
+        raise InvalidInput(str(exc), monitor.registrations) from None
     return PlanRun(PROJECT, stack, monitor.registrations, exports)

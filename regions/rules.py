@@ -145,12 +145,12 @@ def _sizing(manifest: Manifest) -> Iterator[Finding]:
                           f"{region.availability_zones} availability zones")
         names: set[str] = set()
         for k, group in enumerate(region.eks.node_groups):
-            field = _at(i, region, f"eks.node_groups[{k}]")
+            field = f"eks.node_groups[{k}]"
             if group.name in names:
-                yield Finding(f"{field}.name", f"node group {group.name!r} is defined twice")
+                yield Finding(_at(i, region, f"{field}.name"), f"node group {group.name!r} is defined twice")
             names.add(group.name)
             if not group.min_size <= group.desired_size <= group.max_size:
-                yield Finding(f"{field}.desired_size",
+                yield Finding(_at(i, region, f"{field}.desired_size"),
                               f"must satisfy min_size <= desired_size <= max_size "
                               f"(got {group.min_size} <= {group.desired_size} <= {group.max_size})")
         if region.pgbouncer.min_replicas > region.pgbouncer.max_replicas:

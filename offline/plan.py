@@ -1,0 +1,56 @@
+"""`make plan`: run the program offline for a stack, print the summary, optionally write the plan document.
+
+Exit codes: 0 planned; 2 bad input (stack config or manifest), with the validation message and no
+document written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+from rich.console import Console
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
+        tmp.write(text)
+    os.replace(tmp.name, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
+    parser.add_argument("--stack", default="prod", help="stack whose Pulumi.<stack>.yaml to plan (default prod)")
+    parser.add_argument("--json", type=Path, help="also write the plan document to this path")
+    parser.add_argument("--manifest", type=Path, help="plan this manifest file instead of regions/<env>.yaml")
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+    from offline import document, engine, report
+    from program.config import ConfigError
+
+    # CI logs are not terminals: give the tables room instead of rich's 80-column default.
+    width = None if sys.stdout.isatty() else 150
+    out, err = Console(width=width), Console(stderr=True, width=width)
+    try:
+        run = engine.run(args.stack, manifest=args.manifest)
+    except (engine.InvalidInput, ConfigError) as exc:
+        err.print(f"[bold red]plan failed:[/bold red] invalid input, nothing was planned\n{exc}",
+                  highlight=False, markup=True)
+        return 2
+    doc = document.build(run)
+    report.render(doc, run.exports.get("shardAllocation") or [], out)
+    if args.json:
+        _write_atomically(args.json, json.dumps(doc, indent=2, sort_keys=False) + "\n")
+        out.print(f"plan document: {args.json} ({len(doc['resources'])} resources)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""What a platform engineer reads before `pulumi up`: rich tables over the plan document."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+GLOBAL = "global"
+
+
+def _short(type_token: str) -> str:
+    """``platform:network:Network`` -> ``Network``; ``aws:ec2/subnet:Subnet`` -> ``ec2/Subnet``."""
+    package, module, name = type_token.split(":")
+    if package == "platform":
+        return name
+    return f"{module.split('/')[0]}/{name}" if module not in ("index", "") else f"{package}/{name}"
+
+
+def _component_of(resource: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -> str:
+    """The nearest enclosing component (or the resource's own type when it is top level)."""
+    parent = resource["parent"]
+    while parent is not None:
+        owner = by_urn[parent]
+        if not owner["custom"]:
+            return _short(owner["type"])
+        parent = owner["parent"]
+    return "(top level)"
+
+
+def allocation_table(document: dict[str, Any], allocation: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"Shard allocation - {document['stack']}", title_justify="left")
+    for column, justify in (("Region", "left"), ("Logical shards", "right"), ("Count", "right"),
+                            ("Users", "right"), ("Shard groups", "left"), ("DR regions", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    shards = users = groups = 0
+    for row in allocation:
+        count = row["end"] - row["start"]
+        shards, users, groups = shards + count, users + row["users"], groups + len(row["shardGroups"])
+        ids = row["shardGroups"]
+        span = ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1].rsplit('-sg', 1)[-1]}"
+        table.add_row(row["region"], f"[{row['start']:,}, {row['end']:,})", f"{count:,}", f"{row['users']:,}",
+                      f"{len(ids)} ({span})", " -> ".join(row["drRegions"]))
+    table.add_section()
+    table.add_row("total", "", f"{shards:,}", f"{users:,}", str(groups), "", style="bold")
+    return table
+
+
+def resources_table(document: dict[str, Any]) -> Table:
+    by_urn = {r["urn"]: r for r in document["resources"]}
+    regions = [*document["regions"], GLOBAL]
+    counts: Counter[tuple[str, str]] = Counter()
+    for r in document["resources"]:
+        if r["custom"] and not r["type"].startswith("pulumi:providers:"):
+            counts[(_component_of(r, by_urn), r["region"] or GLOBAL)] += 1
+    used = [region for region in regions if any(k[1] == region for k in counts)]
+    table = Table(title="Resources by component and region", title_justify="left")
+    table.add_column("Component")
+    for region in used:
+        table.add_column(region, justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for component in sorted({k[0] for k in counts}):
+        row = [counts[(component, region)] for region in used]
+        table.add_row(component, *map(str, row), str(sum(row)))
+    table.add_section()
+    totals = [sum(v for (_, reg), v in counts.items() if reg == region) for region in used]
+    table.add_row("total", *map(str, totals), str(sum(totals)), style="bold")
+    return table
+
+
+def types_table(document: dict[str, Any]) -> Table:
+    regions = [*document["regions"], GLOBAL]
+    counts: Counter[tuple[str, str]] = Counter(
+        (r["type"], r["region"] or GLOBAL) for r in document["resources"] if r["custom"])
+    used = [region for region in regions if any(k[1] == region for k in counts)]
+    table = Table(title="Resource types by region", title_justify="left")
+    table.add_column("Type")
+    for region in used:
+        table.add_column(region, justify="right")
+    table.add_column("protected", justify="right")
+    protected = Counter(r["type"] for r in document["resources"] if r["protect"])
+    for type_token in sorted({k[0] for k in counts}):
+        table.add_row(_short(type_token), *(str(counts[(type_token, region)] or "-") for region in used),
+                      str(protected[type_token] or "-"))
+    return table
+
+
+def network_table(document: dict[str, Any]) -> Table:
+    table = Table(title="Networks", title_justify="left")
+    for column in ("Region", "VPC CIDR", "AZ IDs", "public / private / data subnets", "NAT gateways",
+                   "Interface endpoints"):
+        table.add_column(column)
+    for region in document["regions"]:
+        mine = [r for r in document["resources"] if r["region"] == region and r["custom"]]
+        of = lambda t: [r for r in mine if r["type"] == t]  # noqa: E731
+        subnets = of("aws:ec2/subnet:Subnet")
+        tiers = Counter(r["inputs"].get("tags", {}).get("tier") for r in subnets)
+        azs = sorted({r["inputs"].get("availabilityZoneId") for r in subnets})
+        interface = [r for r in of("aws:ec2/vpcEndpoint:VpcEndpoint") if r["inputs"].get("vpcEndpointType") == "Interface"]
+        table.add_row(region, ", ".join(r["inputs"]["cidrBlock"] for r in of("aws:ec2/vpc:Vpc")), ", ".join(azs),
+                      f"{tiers['public']} / {tiers['private']} / {tiers['data']}",
+                      str(len(of("aws:ec2/natGateway:NatGateway"))), str(len(interface)))
+    return table
+
+
+def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: Console) -> None:
+    custom = sum(1 for r in document["resources"] if r["custom"])
+    console.print(f"[bold]global-platform[/bold] stack [bold]{document['stack']}[/bold] "
+                  f"(environment {document['environment']}): {len(document['resources'])} registrations, "
+                  f"{custom} custom resources in {len(document['regions'])} regions "
+                  f"({', '.join(document['regions'])})")
+    console.print(allocation_table(document, allocation))
+    console.print(network_table(document))
+    console.print(resources_table(document))
+    console.print(types_table(document))

@@ -1,0 +1,48 @@
+"""Shared fixtures: manifests as editable data, and plan documents of the real program on the mock engine."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from offline import document, engine
+from regions.loader import manifest_path
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+_RAW = {env: yaml.safe_load(manifest_path(env).read_text()) for env in ("prod", "dev")}
+
+
+@pytest.fixture
+def raw_manifest() -> Callable[[str], dict[str, Any]]:
+    """A fresh, editable copy of a committed manifest's YAML data."""
+    return lambda env: copy.deepcopy(_RAW[env])
+
+
+@pytest.fixture
+def write_manifest(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
+    def write(data: dict[str, Any], name: str = "manifest.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+    return write
+
+
+def plan(stack: str, **kwargs: Any) -> dict[str, Any]:
+    return document.build(engine.run(stack, **kwargs))
+
+
+@pytest.fixture(scope="session")
+def prod_plan() -> dict[str, Any]:
+    return plan("prod")
+
+
+@pytest.fixture(scope="session")
+def dev_plan() -> dict[str, Any]:
+    return plan("dev")

@@ -1,0 +1,161 @@
+"""Each manifest rule: the committed manifests pass; every failure mode is rejected with file, field and rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from regions import loader
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def _set(path: str, value: Any) -> Edit:
+    """Edit for a dotted path such as ``regions.1.logical_shards.start``."""
+    def edit(data: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node: Any = data
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(leaf) if leaf.isdigit() else leaf] = value
+    return edit
+
+
+def _both(first: Edit, second: Edit) -> Edit:
+    return lambda data: (first(data), second(data)) and None
+
+
+def _rename(region: int, old: str, new: str) -> Edit:
+    def edit(data: dict[str, Any]) -> None:
+        data["regions"][region][new] = data["regions"][region].pop(old)
+    return edit
+
+
+def _delete(region: int, key: str) -> Edit:
+    return lambda data: data["regions"][region].pop(key)
+
+
+@pytest.mark.parametrize("env", ["prod", "dev"])
+def test_committed_manifests_are_valid(env: str) -> None:
+    manifest = loader.load(loader.manifest_path(env), env)
+    assert manifest.environment == env
+    assert sum(r.logical_shards.size for r in manifest.regions) == 90_000
+
+
+PROD_FAILURES: list[tuple[str, Edit, str, str]] = [
+    # (case, edit, field named, rule named)
+    ("shard gap", _set("regions.1.logical_shards.start", 31000),
+     "regions[1].logical_shards.start (eu-west-1)", "gap: logical shards [30000, 31000) belong to no region"),
+    ("shard overlap", _set("regions.1.logical_shards.start", 29000),
+     "regions[1].logical_shards.start (eu-west-1)", "overlap: logical shards [29000, 30000) belong to two regions"),
+    ("first range not at 0", _set("regions.0.logical_shards.start", 3000),
+     "regions[0].logical_shards.start (us-east-1)", "gap: logical shards [0, 3000)"),
+    ("ranges short of the total", _set("regions.3.logical_shards.end", 87000),
+     "regions[3].logical_shards.end (ap-south-1)", "must end at logical_shards = 90000"),
+    ("empty range", _set("regions.3.logical_shards.end", 75000),
+     "regions[3].logical_shards.end (ap-south-1)", "must be greater than start"),
+    ("range not divisible", _set("regions.0.shard_groups", 7),
+     "regions[0].shard_groups (us-east-1)", "30000 logical shards do not divide into 7 equal shard groups"),
+    ("same CIDR", _set("regions.1.vpc_cidr", "10.10.0.0/16"),
+     "regions[1].vpc_cidr (eu-west-1)", "overlaps regions[0].vpc_cidr (us-east-1)"),
+    ("nested CIDR", _set("regions.3.vpc_cidr", "10.30.128.0/17"),
+     "regions[3].vpc_cidr (ap-south-1)", "overlaps regions[2].vpc_cidr (ap-southeast-1)"),
+    ("CIDR with host bits", _set("regions.0.vpc_cidr", "10.10.0.1/16"),
+     "regions[0].vpc_cidr (us-east-1)", "no host bits set"),
+    ("CIDR not an address", _set("regions.0.vpc_cidr", "10.300.0.0/16"),
+     "regions[0].vpc_cidr (us-east-1)", "must be an IPv4 network"),
+    ("public CIDR", _set("regions.0.vpc_cidr", "8.8.0.0/16"),
+     "regions[0].vpc_cidr (us-east-1)", "must be a private (RFC 1918) range"),
+    ("CIDR too small", _set("regions.0.vpc_cidr", "10.10.0.0/24"),
+     "regions[0].vpc_cidr (us-east-1)", "between /16 and /20"),
+    ("DR region is the region", _set("regions.0.dr_regions", ["us-east-1", "eu-west-1"]),
+     "regions[0].dr_regions[0] (us-east-1)", "is the region itself"),
+    ("DR region unknown", _set("regions.0.dr_regions.1", "us-west-2"),
+     "regions[0].dr_regions[1] (us-east-1)", "not a region of this manifest"),
+    ("DR region twice", _set("regions.0.dr_regions", ["eu-west-1", "eu-west-1"]),
+     "regions[0].dr_regions[1] (us-east-1)", "listed twice"),
+    ("no DR region", _set("regions.0.dr_regions", []),
+     "regions[0].dr_regions (us-east-1)", "at least one DR region"),
+    ("region hosts no secondaries", _both(_set("regions.0.dr_regions", ["eu-west-1", "ap-south-1"]),
+                                          _set("regions.3.dr_regions", ["us-east-1", "eu-west-1"])),
+     "regions[2].name (ap-southeast-1)", "hosts no other region's secondaries"),
+    ("too many Aurora readers", _set("regions.0.aurora.readers", 14),
+     "regions[0].aurora.readers (us-east-1)", "exceed 15 - 2 DR regions = 13"),
+    ("Cloudflare code invalid", _set("regions.3.cloudflare_regions", ["SAS", "INDIA"]),
+     "regions[3].cloudflare_regions[1] (ap-south-1)", "'INDIA' is not a Cloudflare region code"),
+    ("Cloudflare code served twice", _set("regions.3.cloudflare_regions", ["SAS", "ME"]),
+     "regions[3].cloudflare_regions[1] (ap-south-1)", "ME is already served by eu-west-1"),
+    ("Cloudflare code served by none", _set("regions.2.cloudflare_regions", ["SEAS", "NEAS"]),
+     "regions[*].cloudflare_regions", "OC served by no region"),
+    ("region name not real", _set("regions.3.name", "ap-south-9"),
+     "regions[3].name (ap-south-9)", "must be a real AWS region name"),
+    ("short code wrong", _set("regions.0.short_code", "ue1"),
+     "regions[0].short_code (us-east-1)", "must be 'use1'"),
+    ("misspelt region key", _rename(0, "vpc_cidr", "vpc_cird"),
+     "regions[0].vpc_cird (us-east-1)", "unknown key (misspelt?)"),
+    ("misspelt nested key", _set("regions.0.aurora.reader", 2),
+     "regions[0].aurora.reader (us-east-1)", "unknown key (misspelt?)"),
+    ("missing key", _delete(0, "aurora"), "regions[0].aurora (us-east-1)", "required key is missing"),
+    ("wrong type", _set("regions.0.shard_groups", "6"),
+     "regions[0].shard_groups (us-east-1)", "Input should be a valid integer"),
+    ("prod with one NAT", _set("network.nat_gateways", "single"),
+     "network.nat_gateways", "prod needs per_az NAT gateways"),
+    ("retention CloudWatch refuses", _set("network.flow_log_retention_days", 100),
+     "network.flow_log_retention_days", "must be one of CloudWatch's retention periods"),
+    ("brokers not a multiple of AZs", _set("regions.1.kafka.brokers", 4),
+     "regions[1].kafka.brokers (eu-west-1)", "not a multiple of the 3 availability zones"),
+    ("node group sizes inverted", _set("regions.0.eks.node_groups.1.desired_size", 61),
+     "regions[0].eks.node_groups[1].desired_size (us-east-1)", "min_size <= desired_size <= max_size"),
+    ("x86 node type", _set("regions.0.eks.node_groups.1.instance_types", ["m7i.2xlarge"]),
+     "regions[0].eks.node_groups[1].instance_types[0] (us-east-1)", "String should match pattern"),
+    ("PgBouncer min above max", _set("regions.0.pgbouncer.min_replicas", 25),
+     "regions[0].pgbouncer.min_replicas (us-east-1)", "must not exceed max_replicas"),
+]
+
+
+@pytest.mark.parametrize(("case", "edit", "field", "rule"), PROD_FAILURES, ids=[c[0] for c in PROD_FAILURES])
+def test_bad_prod_manifest_is_rejected(case: str, edit: Edit, field: str, rule: str, raw_manifest: Any,
+                                       write_manifest: Callable[[dict[str, Any]], Path]) -> None:
+    data = raw_manifest("prod")
+    edit(data)
+    path = write_manifest(data)
+    with pytest.raises(loader.ManifestError) as err:
+        loader.load(path, "prod")
+    lines = str(err.value).splitlines()
+    assert any(line.startswith(f"{path}: {field}: ") and rule in line for line in lines), str(err.value)
+
+
+def test_duplicate_yaml_key_is_rejected(tmp_path: Path) -> None:
+    text = loader.manifest_path("dev").read_text().replace("logical_shards: 90000",
+                                                           "logical_shards: 90000\nlogical_shards: 80000", 1)
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    with pytest.raises(loader.ManifestError, match=r"dup\.yaml: line \d+: not valid YAML \(duplicate key 'logical_shards'\)"):
+        loader.load(path)
+
+
+def test_environment_must_match_the_stack(raw_manifest: Any, write_manifest: Any) -> None:
+    path = write_manifest(raw_manifest("dev"))
+    with pytest.raises(loader.ManifestError, match=r": environment: must be 'prod', the stack's environment"):
+        loader.load(path, "prod")
+
+
+def test_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(loader.ManifestError, match=r"absent\.yaml: \(file\): cannot be read"):
+        loader.load(tmp_path / "absent.yaml")
+
+
+def test_committed_manifest_paths_are_shown_relative() -> None:
+    assert loader.display(loader.manifest_path("prod")) == "regions/prod.yaml"
+
+
+def test_every_problem_is_reported_at_once(raw_manifest: Any, write_manifest: Any) -> None:
+    data = raw_manifest("prod")
+    _set("regions.1.vpc_cidr", "10.10.0.0/16")(data)
+    _set("regions.0.dr_regions", ["us-east-1", "eu-west-1"])(data)
+    with pytest.raises(loader.ManifestError) as err:
+        loader.load(write_manifest(data))
+    assert len(str(err.value).splitlines()) == 2
