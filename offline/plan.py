@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = engine.run(args.stack, manifest=args.manifest)
     except (engine.InvalidInput, ConfigError) as exc:
-        err.print(f"[bold red]plan failed:[/bold red] invalid input, nothing was planned\n{exc}",
-                  highlight=False, markup=True)
+        err.print("[bold red]plan failed:[/bold red] invalid input, nothing was planned")
+        err.print(str(exc), markup=False, highlight=False)
         return 2
     doc = document.build(run)
     report.render(doc, run.exports.get("shardAllocation") or [], out)
