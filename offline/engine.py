@@ -70,7 +70,7 @@ class RecordingMonitor(MockMonitor):
                 type_ = f"{parent_type}${type_}"
         return "urn:pulumi:" + "::".join([get_stack(), get_project(), type_, name])
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)
@@ -107,7 +107,7 @@ class RecordingMonitor(MockMonitor):
         return inputs.get("region") or self.platform_mocks.region_of(request.provider)
 
 
-def run(stack: str, program: Callable[[], None] | None = None, *, manifest: Path | None = None,
+def run(stack: str, program: Callable[[], object] | None = None, *, manifest: Path | None = None,
         config: dict[str, str] | None = None, secret_keys: list[str] | None = None) -> PlanRun:
     """Run ``program`` (default: the project's) for ``stack`` with its stack file's config.
 

@@ -93,15 +93,18 @@ def network_table(document: dict[str, Any]) -> Table:
                    "Interface endpoints"):
         table.add_column(column)
     for region in document["regions"]:
-        mine = [r for r in document["resources"] if r["region"] == region and r["custom"]]
-        of = lambda t: [r for r in mine if r["type"] == t]  # noqa: E731
-        subnets = of("aws:ec2/subnet:Subnet")
+        mine: dict[str, list[dict[str, Any]]] = {}
+        for r in document["resources"]:
+            if r["region"] == region and r["custom"]:
+                mine.setdefault(r["type"], []).append(r)
+        subnets = mine.get("aws:ec2/subnet:Subnet", [])
         tiers = Counter(r["inputs"].get("tags", {}).get("tier") for r in subnets)
         azs = sorted({r["inputs"].get("availabilityZoneId") for r in subnets})
-        interface = [r for r in of("aws:ec2/vpcEndpoint:VpcEndpoint") if r["inputs"].get("vpcEndpointType") == "Interface"]
-        table.add_row(region, ", ".join(r["inputs"]["cidrBlock"] for r in of("aws:ec2/vpc:Vpc")), ", ".join(azs),
-                      f"{tiers['public']} / {tiers['private']} / {tiers['data']}",
-                      str(len(of("aws:ec2/natGateway:NatGateway"))), str(len(interface)))
+        endpoints = mine.get("aws:ec2/vpcEndpoint:VpcEndpoint", [])
+        interface = [r for r in endpoints if r["inputs"].get("vpcEndpointType") == "Interface"]
+        table.add_row(region, ", ".join(r["inputs"]["cidrBlock"] for r in mine.get("aws:ec2/vpc:Vpc", [])),
+                      ", ".join(azs), f"{tiers['public']} / {tiers['private']} / {tiers['data']}",
+                      str(len(mine.get("aws:ec2/natGateway:NatGateway", []))), str(len(interface)))
     return table
 
 

@@ -25,7 +25,10 @@ def _set(path: str, value: Any) -> Edit:
 
 
 def _both(first: Edit, second: Edit) -> Edit:
-    return lambda data: (first(data), second(data)) and None
+    def edit(data: dict[str, Any]) -> None:
+        first(data)
+        second(data)
+    return edit
 
 
 def _rename(region: int, old: str, new: str) -> Edit:
@@ -133,7 +136,8 @@ def test_duplicate_yaml_key_is_rejected(tmp_path: Path) -> None:
                                                            "logical_shards: 90000\nlogical_shards: 80000", 1)
     path = tmp_path / "dup.yaml"
     path.write_text(text)
-    with pytest.raises(loader.ManifestError, match=r"dup\.yaml: line \d+: not valid YAML \(duplicate key 'logical_shards'\)"):
+    expected = r"dup\.yaml: line \d+: not valid YAML \(duplicate key 'logical_shards'\)"
+    with pytest.raises(loader.ManifestError, match=expected):
         loader.load(path)
 
 

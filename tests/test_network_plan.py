@@ -96,8 +96,8 @@ def test_data_subnets_have_no_route_out(plan: Doc) -> None:
         assert len(data) == 1 and data[0]["inputs"]["routes"] == []
         data_subnets = {s["outputs"]["id"] for s in tagged(of_type(plan, "aws:ec2/subnet:Subnet", region),
                                                           "tier", "data")}
-        associated = {a["inputs"]["subnetId"] for a in of_type(plan, "aws:ec2/routeTableAssociation:RouteTableAssociation",
-                                                              region)
+        associations = of_type(plan, "aws:ec2/routeTableAssociation:RouteTableAssociation", region)
+        associated = {a["inputs"]["subnetId"] for a in associations
                       if a["inputs"]["routeTableId"] == data[0]["outputs"]["id"]}
         assert associated == data_subnets
 
@@ -142,7 +142,8 @@ def test_endpoints_for_a_private_eks_cluster(plan: Doc) -> None:
         assert len(s3["inputs"]["routeTableIds"]) == 4  # three private tables and the data table
         (sg,) = of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
         vpc_cidr = of_type(plan, "aws:ec2/vpc:Vpc", region)[0]["inputs"]["cidrBlock"]
-        assert [(r["fromPort"], r["toPort"], r["cidrBlocks"]) for r in sg["inputs"]["ingress"]] == [(443, 443, [vpc_cidr])]
+        rules = [(r["fromPort"], r["toPort"], r["cidrBlocks"]) for r in sg["inputs"]["ingress"]]
+        assert rules == [(443, 443, [vpc_cidr])]
         assert sg["inputs"]["egress"] == []
 
 
