@@ -4,7 +4,7 @@
 STACK ?= prod
 JSON ?=
 MANIFEST ?=
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 UV_VERSION := 0.13.9
 
 UV := $(shell command -v uv 2>/dev/null || echo .bootstrap/bin/uv)

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         run = engine.run(args.stack, manifest=args.manifest)
     except (engine.InvalidInput, ConfigError) as exc:
         err.print("[bold red]plan failed:[/bold red] invalid input, nothing was planned")
-        err.print(str(exc), markup=False, highlight=False)
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return 2
     doc = document.build(run)
     report.render(doc, run.exports.get("shardAllocation") or [], out)
