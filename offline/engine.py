@@ -86,7 +86,7 @@ class RecordingMonitor(MockMonitor):
         self._regions[urn] = region
         self.registrations.append(Registration(
             urn=urn, type=request.type, name=request.name, custom=custom,
-            parent=request.parent if request.parent and STACK_TYPE not in request.parent.split("::")[2] else None,
+            parent=request.parent if request.parent and request.parent.split("::")[2] != STACK_TYPE else None,
             provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
             region=region, inputs=inputs, outputs=state, dependencies=list(request.dependencies),
             protect=bool(request.protect)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_aws as aws
 
 from program.config import PROJECT, StackConfig
@@ -26,5 +25,4 @@ def regional_provider(config: StackConfig, region: str, short_code: str) -> aws.
         region=region,
         allowed_account_ids=[config.aws_account_id],
         default_tags=aws.ProviderDefaultTagsArgs(tags=default_tags(config, region)),
-        opts=pulumi.ResourceOptions(),
     )

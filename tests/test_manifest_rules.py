@@ -9,19 +9,8 @@ from typing import Any
 import pytest
 
 from regions import loader
-
-Edit = Callable[[dict[str, Any]], None]
-
-
-def _set(path: str, value: Any) -> Edit:
-    """Edit for a dotted path such as ``regions.1.logical_shards.start``."""
-    def edit(data: dict[str, Any]) -> None:
-        *parents, leaf = path.split(".")
-        node: Any = data
-        for part in parents:
-            node = node[int(part)] if part.isdigit() else node[part]
-        node[int(leaf) if leaf.isdigit() else leaf] = value
-    return edit
+from tests.manifest_edits import Edit
+from tests.manifest_edits import set_path as _set
 
 
 def _both(first: Edit, second: Edit) -> Edit:
