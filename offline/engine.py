@@ -53,6 +53,11 @@ class PlanRun:
     exports: dict[str, Any] = field(default_factory=dict)
 
 
+def _is_resource(urn: str) -> bool:
+    """True for a resource's URN; False for none ("") and for the root stack, which the plan leaves out."""
+    return bool(urn) and urn.split("::")[2] != STACK_TYPE
+
+
 class RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, plus: real-engine URNs and a record of each registration's options."""
 
@@ -64,10 +69,8 @@ class RecordingMonitor(MockMonitor):
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine qualifies a child's type with its parent's whole type chain, except the root stack's.
-        if parent:
-            parent_type = parent.split("::")[2]
-            if parent_type != STACK_TYPE:
-                type_ = f"{parent_type}${type_}"
+        if _is_resource(parent):
+            type_ = f"{parent.split('::')[2]}${type_}"
         return "urn:pulumi:" + "::".join([get_stack(), get_project(), type_, name])
 
     def RegisterResource(self, request: Any) -> Any:
@@ -86,7 +89,7 @@ class RecordingMonitor(MockMonitor):
         self._regions[urn] = region
         self.registrations.append(Registration(
             urn=urn, type=request.type, name=request.name, custom=custom,
-            parent=request.parent if request.parent and request.parent.split("::")[2] != STACK_TYPE else None,
+            parent=request.parent if _is_resource(request.parent) else None,
             provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
             region=region, inputs=inputs, outputs=state, dependencies=list(request.dependencies),
             protect=bool(request.protect)))

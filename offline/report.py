@@ -30,6 +30,14 @@ def _component_of(resource: dict[str, Any], by_urn: dict[str, dict[str, Any]]) -
     return "(top level)"
 
 
+def _region_columns(document: dict[str, Any], counts: Counter[tuple[str, str]], table: Table) -> list[str]:
+    """Add a column per region that has any counted resource (global last); return those regions."""
+    used = [region for region in (*document["regions"], GLOBAL) if any(k[1] == region for k in counts)]
+    for region in used:
+        table.add_column(region, justify="right")
+    return used
+
+
 def allocation_table(document: dict[str, Any], allocation: list[dict[str, Any]]) -> Table:
     table = Table(title=f"Shard allocation - {document['stack']}", title_justify="left")
     for column, justify in (("Region", "left"), ("Logical shards", "right"), ("Count", "right"),
@@ -50,16 +58,13 @@ def allocation_table(document: dict[str, Any], allocation: list[dict[str, Any]])
 
 def resources_table(document: dict[str, Any]) -> Table:
     by_urn = {r["urn"]: r for r in document["resources"]}
-    regions = [*document["regions"], GLOBAL]
     counts: Counter[tuple[str, str]] = Counter()
     for r in document["resources"]:
         if r["custom"] and not r["type"].startswith("pulumi:providers:"):
             counts[(_component_of(r, by_urn), r["region"] or GLOBAL)] += 1
-    used = [region for region in regions if any(k[1] == region for k in counts)]
     table = Table(title="Resources by component and region", title_justify="left")
     table.add_column("Component")
-    for region in used:
-        table.add_column(region, justify="right")
+    used = _region_columns(document, counts, table)
     table.add_column("total", justify="right", style="bold")
     for component in sorted({k[0] for k in counts}):
         row = [counts[(component, region)] for region in used]
@@ -71,14 +76,11 @@ def resources_table(document: dict[str, Any]) -> Table:
 
 
 def types_table(document: dict[str, Any]) -> Table:
-    regions = [*document["regions"], GLOBAL]
     counts: Counter[tuple[str, str]] = Counter(
         (r["type"], r["region"] or GLOBAL) for r in document["resources"] if r["custom"])
-    used = [region for region in regions if any(k[1] == region for k in counts)]
     table = Table(title="Resource types by region", title_justify="left")
     table.add_column("Type")
-    for region in used:
-        table.add_column(region, justify="right")
+    used = _region_columns(document, counts, table)
     table.add_column("protected", justify="right")
     protected = Counter(r["type"] for r in document["resources"] if r["protect"])
     for type_token in sorted({k[0] for k in counts}):
@@ -92,11 +94,12 @@ def network_table(document: dict[str, Any]) -> Table:
     for column in ("Region", "VPC CIDR", "AZ IDs", "public / private / data subnets", "NAT gateways",
                    "Interface endpoints"):
         table.add_column(column)
+    grouped: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
+    for r in document["resources"]:
+        if r["custom"]:
+            grouped.setdefault((r["region"], r["type"]), []).append(r)
     for region in document["regions"]:
-        mine: dict[str, list[dict[str, Any]]] = {}
-        for r in document["resources"]:
-            if r["region"] == region and r["custom"]:
-                mine.setdefault(r["type"], []).append(r)
+        mine = {type_token: rs for (where, type_token), rs in grouped.items() if where == region}
         subnets = mine.get("aws:ec2/subnet:Subnet", [])
         tiers = Counter(r["inputs"].get("tags", {}).get("tier") for r in subnets)
         azs = sorted({r["inputs"].get("availabilityZoneId") for r in subnets})
