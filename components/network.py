@@ -9,6 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.kms import KeySpec, regional_key
 from regions.addressing import TIERS, Tier, subnet_cidr
 from regions.catalog import EKS_UNSUPPORTED_AZ_IDS
 
@@ -154,31 +155,18 @@ class Network(pulumi.ComponentResource):
         return {"public": [public], "private": private, "data": [data]}
 
     def _log_key(self, args: NetworkArgs, opts: pulumi.ResourceOptions) -> aws.kms.Key:
-        account_root = f"arn:{args.partition}:iam::{args.account_id}:root"
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "AccountAdministration", "Effect": "Allow", "Principal": {"AWS": account_root},
-                 "Action": "kms:*", "Resource": "*"},
-                {"Sid": "CloudWatchLogsOfThisRegionAndAccount", "Effect": "Allow",
-                 "Principal": {"Service": f"logs.{args.region}.amazonaws.com"},
-                 "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                            "kms:Describe*"],
-                 "Resource": "*",
-                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
-                                           self._log_group_arn(args, "*")}}},
-            ],
-        }
-        key = aws.kms.Key(
-            f"{args.short_code}-logs-key",
-            description=f"{args.environment} {args.region}: CloudWatch Logs encryption",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=json.dumps(policy),
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=args.protect)))
-        aws.kms.Alias(f"{args.short_code}-logs-key", name=f"alias/{args.environment}-{args.short_code}-logs",
-                      target_key_id=key.key_id, opts=opts)
-        return key
+        return regional_key(KeySpec(
+            environment=args.environment, region=args.region, short_code=args.short_code,
+            account_id=args.account_id, partition=args.partition, purpose="logs",
+            description="CloudWatch Logs encryption", protect=args.protect,
+            statements=[{
+                "Sid": "CloudWatchLogsOfThisRegionAndAccount", "Effect": "Allow",
+                "Principal": {"Service": f"logs.{args.region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                           "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": self._log_group_arn(args, "*")}},
+            }]), opts)
 
     def _flow_logs(self, args: NetworkArgs, opts: pulumi.ResourceOptions) -> tuple[aws.cloudwatch.LogGroup,
                                                                                    aws.ec2.FlowLog]:

@@ -55,6 +55,7 @@ _EC2: dict[str, tuple[str, str]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpce", "vpc-endpoint/{id}"),
     "aws:ec2/flowLog:FlowLog": ("fl", "vpc-flow-log/{id}"),
     "aws:ec2/launchTemplate:LaunchTemplate": ("lt", "launch-template/{id}"),
+    "aws:ec2/managedPrefixList:ManagedPrefixList": ("pl", "prefix-list/{id}"),
 }
 
 
@@ -112,6 +113,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             role = inputs.get("name") or f"{name}-{h[:7]}"
             return role, {"name": role, "arn": f"arn:{PARTITION}:iam::{self.account_id}:role/{role}",
                           "uniqueId": f"AROA{h[:17].upper()}"}
+        if typ.startswith(("aws:eks/", "aws:lb/")):
+            return self._eks_or_lb(typ, name, h, inputs, region)
         if typ == "aws:iam/rolePolicy:RolePolicy":
             policy = inputs.get("name") or f"{name}-{h[:7]}"
             return f"{inputs.get('role')}:{policy}", {"name": policy}
@@ -120,7 +123,50 @@ class PlatformMocks(pulumi.runtime.Mocks):
         kind = typ.rsplit(":", 1)[-1].lower()
         return rid, {"arn": self._arn(service, region, f"{kind}/{rid}")}
 
+    def _eks_or_lb(self, typ: str, name: str, h: str, inputs: dict[str, Any],
+                   region: str | None) -> tuple[str, dict[str, Any]]:
+        if typ == "aws:eks/cluster:Cluster":
+            cluster = inputs["name"]
+            endpoint_host = f"{h[:32].upper()}.gr7.{region}.eks.amazonaws.com"
+            return cluster, {
+                "arn": self._arn("eks", region, f"cluster/{cluster}"),
+                "endpoint": f"https://{endpoint_host}",
+                "certificateAuthority": {"data": "TFMwdExTMUNSVWRKVGlCRFJWSlVTVVpKUTBGVVJTMHRMUzB0Q2c9PQ=="},
+                "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{h[:32].upper()}"}]}],
+                "status": "ACTIVE",
+                "platformVersion": "eks.1",
+                "vpcConfig": {**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{h[17:34]}",
+                              "vpcId": f"vpc-{h[34:51]}"},
+            }
+        if typ == "aws:eks/nodeGroup:NodeGroup":
+            rid = f"{inputs['clusterName']}:{inputs['nodeGroupName']}"
+            return rid, {"arn": self._arn("eks", region, f"nodegroup/{inputs['clusterName']}/"
+                                                         f"{inputs['nodeGroupName']}/{h[:8]}"),
+                         "status": "ACTIVE"}
+        if typ == "aws:eks/addon:Addon":
+            rid = f"{inputs['clusterName']}:{inputs['addonName']}"
+            return rid, {"arn": self._arn("eks", region, f"addon/{inputs['clusterName']}/{inputs['addonName']}/{h[:8]}")}
+        if typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+            return f"a-{h[:17]}", {"associationId": f"a-{h[:17]}",
+                                   "associationArn": self._arn("eks", region, f"podidentityassociation/{h[:17]}")}
+        if typ in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup"):
+            kind = "loadbalancer/net" if typ.endswith("LoadBalancer") else "targetgroup"
+            suffix = f"{kind}/{inputs.get('name') or name}/{h[:16]}"
+            out: dict[str, Any] = {"arn": self._arn("elasticloadbalancing", region, suffix), "arnSuffix": suffix}
+            if kind.startswith("loadbalancer"):
+                out |= {"dnsName": f"{inputs.get('name') or name}-{h[:16]}.elb.{region}.amazonaws.com",
+                        "zoneId": "Z26RNL4JYFTOTI"}
+            return out["arn"], out
+        rid = f"{name}-{h[:8]}"
+        kind = typ.rsplit(":", 1)[-1].lower()
+        service = "elasticloadbalancing" if typ.startswith("aws:lb/") else "eks"
+        return rid, {"arn": self._arn(service, region, f"{kind}/{rid}")}
+
     def _ec2_extra(self, typ: str, rid: str, h: str, inputs: dict[str, Any], region: str | None) -> dict[str, Any]:
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            return {"latestVersion": 1, "defaultVersion": 1}
+        if typ == "aws:ec2/managedPrefixList:ManagedPrefixList":
+            return {"version": 1}
         if typ == "aws:ec2/vpc:Vpc":
             return {"defaultSecurityGroupId": f"sg-{h[17:34]}", "mainRouteTableId": f"rtb-{h[17:34]}",
                     "defaultNetworkAclId": f"acl-{h[17:34]}", "defaultRouteTableId": f"rtb-{h[17:34]}"}
@@ -205,5 +251,4 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return {"id": args.get("name"), "name": args.get("name"), "token": "k8s-aws-v1.offline-plan-token"}
 
     def _cloudflare_ips(self, _args: dict[str, Any], _region: str | None) -> dict[str, Any]:
-        return {"ipv4CidrBlocks": CLOUDFLARE_IPV4, "ipv6CidrBlocks": CLOUDFLARE_IPV6,
-                "cidrBlocks": CLOUDFLARE_IPV4 + CLOUDFLARE_IPV6, "etag": "offline"}
+        return {"ipv4Cidrs": CLOUDFLARE_IPV4, "ipv6Cidrs": CLOUDFLARE_IPV6, "jdcloudCidrs": [], "etag": "offline"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_cloudflare as cloudflare
 
 from components.region_stamp import RegionStamp, RegionStampArgs
 from program.config import StackConfig
@@ -24,13 +25,16 @@ class Platform:
 
 def build(config: StackConfig, manifest: Manifest) -> Platform:
     protect = manifest.environment in PROTECTED_ENVIRONMENTS
+    # One look-up for all regions: every regional ingress admits exactly Cloudflare's published ranges.
+    cloudflare_ipv4 = sorted(cloudflare.get_ip_ranges().ipv4_cidrs or [])
     stamps = {}
     for region in manifest.regions:
         provider = regional_provider(config, region.name, region.short_code)
         stamps[region.name] = RegionStamp(
             region.short_code,
             RegionStampArgs(environment=manifest.environment, account_id=config.aws_account_id, region=region,
-                            network=manifest.network, protect=protect),
+                            network=manifest.network, admin_role_arn=config.admin_role_arn,
+                            admin_cidrs=config.admin_cidrs, cloudflare_ipv4=cloudflare_ipv4, protect=protect),
             opts=pulumi.ResourceOptions(providers={"aws": provider}))
     return Platform(manifest, ShardMap(manifest), stamps)
 
@@ -65,3 +69,15 @@ def export(platform: Platform) -> None:
         }
         for name, stamp in platform.regions.items()
     })
+    pulumi.export("clusters", {
+        name: {
+            "name": stamp.eks.name,
+            "arn": stamp.eks.cluster.arn,
+            "endpoint": stamp.eks.endpoint,
+            "kubernetesVersion": stamp.eks.cluster.version,
+            "nodeSecurityGroupIds": {group: sg.id for group, sg in stamp.eks.node_security_groups.items()},
+        }
+        for name, stamp in platform.regions.items()
+    })
+    # Each region's edge origin: the Cloudflare pool of that region points at this hostname.
+    pulumi.export("ingressHostnames", {name: stamp.ingress.hostname for name, stamp in platform.regions.items()})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from regions.loader import manifest_path
@@ -33,6 +34,23 @@ class StackConfig(BaseModel):
     cloudflare_account_id: HexId
     cloudflare_zone_id: HexId
     admin_role_arn: str
+    # Networks allowed to reach the EKS API over the internet. Empty (the default) keeps the public endpoint
+    # off, so the API is reachable only from inside the VPC.
+    admin_cidrs: list[str] = []
+
+    @field_validator("admin_cidrs")
+    @classmethod
+    def _admin_cidrs(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                net = ipaddress.ip_network(value, strict=True)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a network in CIDR notation with no host bits set") from None
+            if net.prefixlen == 0:
+                raise ValueError(f"{value} opens the EKS API to the whole internet; list the admin networks")
+            if net.version != 4:
+                raise ValueError(f"{value} is IPv6; the EKS public endpoint accepts IPv4 CIDRs only")
+        return values
 
     @model_validator(mode="after")
     def _admin_role(self) -> StackConfig:
@@ -46,6 +64,7 @@ class StackConfig(BaseModel):
 
 
 KEYS: tuple[str, ...] = tuple(to_camel(name) for name in StackConfig.model_fields)
+OBJECT_KEYS = frozenset({"adminCidrs"})  # structured values: `pulumi config set --path 'adminCidrs[0]' ...`
 
 
 def stack_file(stack: str) -> str:
@@ -79,5 +98,9 @@ def parse(values: dict[str, Any], stack: str) -> StackConfig:
 def read() -> StackConfig:
     """Read this stack's config through Pulumi (the CLI, or the offline plan's mock engine)."""
     cfg = pulumi.Config(PROJECT)
-    values = {key: value for key in KEYS if (value := cfg.get(key)) is not None}
+    values: dict[str, Any] = {}
+    for key in KEYS:
+        value = cfg.get_object(key) if key in OBJECT_KEYS else cfg.get(key)
+        if value is not None:
+            values[key] = value
     return parse(values, pulumi.get_stack())

@@ -7,6 +7,7 @@ control-plane ENIs, and Cloudflare's load-balancing Regions API. Checked 2026-11
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -56,6 +57,15 @@ AWS_REGIONS: dict[str, AwsRegion] = {
         AwsRegion("ap-northeast-3", "apne3"),
     )
 }
+
+# Graviton families end in "g" plus optional capability letters: m7g, c7gn, r8gd, im4gn, is4gen, hpc7g.
+_GRAVITON_FAMILY = re.compile(r"^[a-z]+[0-9]+g[a-z]*$")
+
+
+def is_graviton(instance_type: str) -> bool:
+    """True for arm64 (Graviton) EC2 types such as m7g.xlarge; False for x86 types such as m7i.xlarge."""
+    return bool(_GRAVITON_FAMILY.match(instance_type.split(".", 1)[0]))
+
 
 # AZ IDs where EKS cannot place control-plane network interfaces (EKS user guide, "Cluster VPC and
 # subnet requirements"). The network never picks them, so the same subnets serve EKS later.

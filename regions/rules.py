@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from regions.catalog import AURORA_MAX_REPLICAS, AWS_REGIONS, CLOUDFLARE_REGION_CODES
+from regions.catalog import AURORA_MAX_REPLICAS, AWS_REGIONS, CLOUDFLARE_REGION_CODES, is_graviton
+from regions.eks_versions import EKS_VERSIONS
 from regions.schema import Manifest, Region
 
 
@@ -31,6 +32,7 @@ def check(manifest: Manifest) -> list[Finding]:
         *_dr_regions(manifest),
         *_cloudflare(manifest),
         *_sizing(manifest),
+        *_eks(manifest),
     ]
 
 
@@ -143,16 +145,6 @@ def _sizing(manifest: Manifest) -> Iterator[Finding]:
             yield Finding(_at(i, region, "kafka.brokers"),
                           f"{region.kafka.brokers} brokers are not a multiple of the "
                           f"{region.availability_zones} availability zones")
-        names: set[str] = set()
-        for k, group in enumerate(region.eks.node_groups):
-            field = f"eks.node_groups[{k}]"
-            if group.name in names:
-                yield Finding(_at(i, region, f"{field}.name"), f"node group {group.name!r} is defined twice")
-            names.add(group.name)
-            if not group.min_size <= group.desired_size <= group.max_size:
-                yield Finding(_at(i, region, f"{field}.desired_size"),
-                              f"must satisfy min_size <= desired_size <= max_size "
-                              f"(got {group.min_size} <= {group.desired_size} <= {group.max_size})")
         if region.pgbouncer.min_replicas > region.pgbouncer.max_replicas:
             yield Finding(_at(i, region, "pgbouncer.min_replicas"),
                           f"must not exceed max_replicas ({region.pgbouncer.min_replicas} > "
@@ -163,3 +155,48 @@ def _sizing(manifest: Manifest) -> Iterator[Finding]:
         for i, region in enumerate(manifest.regions):
             if region.availability_zones < 3:
                 yield Finding(_at(i, region, "availability_zones"), "prod needs at least 3 availability zones")
+
+
+# The node groups every cluster needs: critical add-ons on their own tainted nodes, everything else apart.
+SYSTEM_GROUP, WORKLOADS_GROUP = "system", "workloads"
+SYSTEM_TAINT = ("CriticalAddonsOnly", "NO_SCHEDULE")
+
+
+def _eks(manifest: Manifest) -> Iterator[Finding]:
+    for i, region in enumerate(manifest.regions):
+        eks = region.eks
+        if eks.kubernetes_version not in EKS_VERSIONS:
+            yield Finding(_at(i, region, "eks.kubernetes_version"),
+                          f"{eks.kubernetes_version} is not an EKS version this program pins add-ons for "
+                          f"(supported: {', '.join(EKS_VERSIONS)}); see regions/eks_versions.py")
+        names: dict[str, int] = {}
+        for k, group in enumerate(eks.node_groups):
+            field = f"eks.node_groups[{k}]"
+            if group.name in names:
+                yield Finding(_at(i, region, f"{field}.name"),
+                              f"node group {group.name!r} is defined twice (also eks.node_groups[{names[group.name]}])")
+            names.setdefault(group.name, k)
+            if group.min_size > group.max_size:
+                yield Finding(_at(i, region, f"{field}.min_size"),
+                              f"must not exceed max_size (got {group.min_size} > {group.max_size})")
+            elif not group.min_size <= group.desired_size <= group.max_size:
+                yield Finding(_at(i, region, f"{field}.desired_size"),
+                              f"must lie in [min_size, max_size] (got {group.desired_size} outside "
+                              f"[{group.min_size}, {group.max_size}])")
+            for t, instance_type in enumerate(group.instance_types):
+                if not is_graviton(instance_type):
+                    yield Finding(_at(i, region, f"{field}.instance_types[{t}]"),
+                                  f"{instance_type} is not a Graviton (arm64) type; nodes run the AL2023 ARM AMI, "
+                                  "so use a family ending in g (m7g, c7g, r8g, ...)")
+        for required in (SYSTEM_GROUP, WORKLOADS_GROUP):
+            if required not in names:
+                yield Finding(_at(i, region, "eks.node_groups"),
+                              f"needs a node group named {required!r} (system: critical add-ons, tainted; "
+                              "workloads: everything else)")
+        if SYSTEM_GROUP in names:
+            k = names[SYSTEM_GROUP]
+            taints = {(t.key, t.effect) for t in eks.node_groups[k].taints}
+            if SYSTEM_TAINT not in taints:
+                yield Finding(_at(i, region, f"eks.node_groups[{k}].taints"),
+                              "the system group must carry the taint CriticalAddonsOnly with effect NO_SCHEDULE "
+                              "so only critical add-ons land on it")

@@ -20,6 +20,12 @@ Count = Annotated[int, Field(ge=0, strict=True)]
 Positive = Annotated[int, Field(ge=1, strict=True)]
 
 
+def _cloudwatch_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"must be one of CloudWatch's retention periods {LOG_RETENTION_DAYS}")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,7 +49,7 @@ class Taint(Strict):
 
 class NodeGroup(Strict):
     name: Name
-    instance_types: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*g[a-z]*\.[a-z0-9]+$")]] = Field(
+    instance_types: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]] = Field(
         min_length=1, description="Graviton (arm64) instance types only: the AL2023 ARM AMI runs on them"
     )
     min_size: Count
@@ -56,7 +62,13 @@ class NodeGroup(Strict):
 
 class Eks(Strict):
     kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")]
+    log_retention_days: int = Field(description="retention of the control-plane log group")
     node_groups: list[NodeGroup] = Field(min_length=1)
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return _cloudwatch_retention(value)
 
 
 class Aurora(Strict):
@@ -129,9 +141,7 @@ class Network(Strict):
     @field_validator("flow_log_retention_days")
     @classmethod
     def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"must be one of CloudWatch's retention periods {LOG_RETENTION_DAYS}")
-        return value
+        return _cloudwatch_retention(value)
 
 
 class Manifest(Strict):

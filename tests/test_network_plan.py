@@ -111,8 +111,9 @@ def test_default_security_group_is_stripped(plan: Doc) -> None:
 def test_flow_logs_go_to_a_kms_encrypted_group_with_retention(plan: Doc) -> None:
     retention = 365 if plan["environment"] == "prod" else 30
     for region in plan["regions"]:
-        (key,) = of_type(plan, "aws:kms/key:Key", region)
-        (group,) = of_type(plan, "aws:cloudwatch/logGroup:LogGroup", region)
+        (key,) = [k for k in of_type(plan, "aws:kms/key:Key", region) if k["name"].endswith("-logs-key")]
+        (group,) = [g for g in of_type(plan, "aws:cloudwatch/logGroup:LogGroup", region)
+                    if g["name"].endswith("-flow-logs")]
         (flow,) = of_type(plan, "aws:ec2/flowLog:FlowLog", region)
         (vpc,) = of_type(plan, "aws:ec2/vpc:Vpc", region)
         assert key["inputs"]["enableKeyRotation"] is True and key["inputs"]["deletionWindowInDays"] == 30
@@ -140,7 +141,8 @@ def test_endpoints_for_a_private_eks_cluster(plan: Doc) -> None:
         (s3,) = [e for e in endpoints if e["inputs"]["vpcEndpointType"] == "Gateway"]
         assert s3["inputs"]["serviceName"] == f"com.amazonaws.{region}.s3"
         assert len(s3["inputs"]["routeTableIds"]) == 4  # three private tables and the data table
-        (sg,) = of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
+        (sg,) = [g for g in of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
+                 if g["name"].endswith("-endpoints")]
         vpc_cidr = of_type(plan, "aws:ec2/vpc:Vpc", region)[0]["inputs"]["cidrBlock"]
         rules = [(r["fromPort"], r["toPort"], r["cidrBlocks"]) for r in sg["inputs"]["ingress"]]
         assert rules == [(443, 443, [vpc_cidr])]

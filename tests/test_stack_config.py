@@ -38,6 +38,12 @@ FAILURES: list[tuple[str, str, Any, str]] = [
     ("admin role in another account", "adminRoleArn", "arn:aws:iam::999999999999:role/admin",
      "the role must live in awsAccountId 111111111111 (got account 999999999999)"),
     ("unknown key", "awsRegion", "us-east-1", "Extra inputs are not permitted"),
+    ("admin CIDRs open to the world", "adminCidrs", ["203.0.113.0/24", "0.0.0.0/0"],
+     "0.0.0.0/0 opens the EKS API to the whole internet"),
+    ("admin CIDRs open to the IPv6 world", "adminCidrs", ["::/0"], "::/0 opens the EKS API to the whole internet"),
+    ("admin CIDR IPv6", "adminCidrs", ["2001:db8::/32"], "2001:db8::/32 is IPv6; the EKS public endpoint accepts IPv4"),
+    ("admin CIDR with host bits", "adminCidrs", ["203.0.113.7/24"], "'203.0.113.7/24' is not a network in CIDR"),
+    ("admin CIDRs not a list", "adminCidrs", "203.0.113.0/24", "Input should be a valid list"),
 ]
 
 
@@ -52,6 +58,12 @@ def test_bad_stack_config_is_rejected(case: str, key: str, value: Any, rule: str
         parse(values, "prod")
     assert any(line.startswith(f"Pulumi.prod.yaml: {PROJECT}:{key}: ") and rule in line
                for line in str(err.value).splitlines()), str(err.value)
+
+
+def test_admin_cidrs_default_to_none_and_accept_networks() -> None:
+    values = _values("prod")
+    assert "adminCidrs" not in values and parse(values, "prod").admin_cidrs == []
+    assert parse({**values, "adminCidrs": ["203.0.113.0/24"]}, "prod").admin_cidrs == ["203.0.113.0/24"]
 
 
 def test_bad_config_stops_the_program_before_any_resource() -> None:
