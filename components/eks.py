@@ -123,7 +123,7 @@ class EksCluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(
                 depends_on=[self.log_group, *cluster_grants])))
-        self.cluster_security_group_id: pulumi.Output[str] = self.cluster.vpc_config.cluster_security_group_id  # type: ignore[assignment]
+        self.cluster_security_group_id = self.cluster.vpc_config.cluster_security_group_id
         # Children of the cluster would inherit its `protect`; node groups and add-ons must stay replaceable.
         cluster_opts = child
 
@@ -156,7 +156,8 @@ class EksCluster(pulumi.ComponentResource):
         ebs_role, ebs_grants = pod_role(self.ref, "ebs-csi", managed_policies=(
             "service-role/AmazonEBSCSIDriverPolicy",), opts=child)
         # The node plugin must run everywhere volumes can attach, the system nodes included.
-        self._addon("aws-ebs-csi-driver", {"controller": on_system, "node": {"tolerateAllTaints": True}}, identity=("ebs-csi-controller-sa", ebs_role),
+        self._addon("aws-ebs-csi-driver", {"controller": on_system, "node": {"tolerateAllTaints": True}},
+                    identity=("ebs-csi-controller-sa", ebs_role),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[*nodes, *ebs_grants]))
 
         self.kubernetes = k8s.Provider(

@@ -72,13 +72,14 @@ class KubernetesBaseline(pulumi.ComponentResource):
         deny = k8s.networking.v1.NetworkPolicy(
             f"{prefix}-default-deny",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny", namespace=namespace),
-            spec=k8s.networking.v1.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress", "Egress"]),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]),
             opts=opts)
         dns = k8s.networking.v1.NetworkPolicy(
             f"{prefix}-allow-dns",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="allow-dns", namespace=namespace),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector={},
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(),
                 policy_types=["Egress"],
                 egress=[k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                     to=[k8s.networking.v1.NetworkPolicyPeerArgs(

@@ -46,7 +46,10 @@ def build(run: PlanRun) -> dict[str, Any]:
                 "outputs": _clean(r.outputs),
                 "dependencies": r.dependencies,
                 "protect": r.protect,
+                "ignoreChanges": r.ignore_changes,
             }
             for r in run.resources
         ],
+        # What `pulumi stack output --json` would show after `pulumi up` (cluster names, ingress hostnames).
+        "stackOutputs": _clean(run.exports),
     }

@@ -35,6 +35,7 @@ class Registration:
     outputs: dict[str, Any]
     dependencies: list[str]
     protect: bool
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 class InvalidInput(Exception):
@@ -92,7 +93,7 @@ class RecordingMonitor(MockMonitor):
             parent=request.parent if _is_resource(request.parent) else None,
             provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
             region=region, inputs=inputs, outputs=state, dependencies=list(request.dependencies),
-            protect=bool(request.protect)))
+            protect=bool(request.protect), ignore_changes=sorted(request.ignoreChanges)))
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, rid or "", state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=obj)

@@ -145,7 +145,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                          "status": "ACTIVE"}
         if typ == "aws:eks/addon:Addon":
             rid = f"{inputs['clusterName']}:{inputs['addonName']}"
-            return rid, {"arn": self._arn("eks", region, f"addon/{inputs['clusterName']}/{inputs['addonName']}/{h[:8]}")}
+            addon = f"addon/{inputs['clusterName']}/{inputs['addonName']}/{h[:8]}"
+            return rid, {"arn": self._arn("eks", region, addon)}
         if typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             return f"a-{h[:17]}", {"associationId": f"a-{h[:17]}",
                                    "associationArn": self._arn("eks", region, f"podidentityassociation/{h[:17]}")}

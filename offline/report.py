@@ -89,17 +89,21 @@ def types_table(document: dict[str, Any]) -> Table:
     return table
 
 
+def _per_region(document: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """region -> type -> custom resources of that type in that region."""
+    grouped: dict[str, dict[str, list[dict[str, Any]]]] = {region: {} for region in document["regions"]}
+    for r in document["resources"]:
+        if r["custom"] and r["region"] in grouped:
+            grouped[r["region"]].setdefault(r["type"], []).append(r)
+    return grouped
+
+
 def network_table(document: dict[str, Any]) -> Table:
     table = Table(title="Networks", title_justify="left")
     for column in ("Region", "VPC CIDR", "AZ IDs", "public / private / data subnets", "NAT gateways",
                    "Interface endpoints"):
         table.add_column(column)
-    grouped: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
-    for r in document["resources"]:
-        if r["custom"]:
-            grouped.setdefault((r["region"], r["type"]), []).append(r)
-    for region in document["regions"]:
-        mine = {type_token: rs for (where, type_token), rs in grouped.items() if where == region}
+    for region, mine in _per_region(document).items():
         subnets = mine.get("aws:ec2/subnet:Subnet", [])
         tiers = Counter(r["inputs"].get("tags", {}).get("tier") for r in subnets)
         azs = sorted({r["inputs"].get("availabilityZoneId") for r in subnets})
@@ -111,6 +115,45 @@ def network_table(document: dict[str, Any]) -> Table:
     return table
 
 
+def eks_table(document: dict[str, Any]) -> Table:
+    table = Table(title="EKS", title_justify="left")
+    for column in ("Region", "Cluster", "API endpoint", "Node groups (min-desired-max types)",
+                   "Ingress origin (443 from Cloudflare only)"):
+        table.add_column(column)
+    for region, mine in _per_region(document).items():
+        for cluster in mine.get("aws:eks/cluster:Cluster", []):
+            vpc = cluster["inputs"].get("vpcConfig", {})
+            public = vpc.get("publicAccessCidrs") or []
+            access = "private" + (f" + public from {', '.join(public)}" if vpc.get("endpointPublicAccess") else "")
+            groups = [
+                f"{g['inputs']['nodeGroupName']} {g['inputs']['scalingConfig']['minSize']}-"
+                f"{g['inputs']['scalingConfig']['desiredSize']}-{g['inputs']['scalingConfig']['maxSize']} "
+                f"{'/'.join(g['inputs']['instanceTypes'])}"
+                for g in mine.get("aws:eks/nodeGroup:NodeGroup", [])
+                if g["inputs"].get("clusterName") == cluster["outputs"].get("name")]
+            nlbs = [lb["outputs"].get("dnsName", "") for lb in mine.get("aws:lb/loadBalancer:LoadBalancer", [])]
+            table.add_row(region, f"{cluster['inputs']['name']} ({cluster['inputs']['version']})", access,
+                          "\n".join(groups), "\n".join(nlbs))
+    return table
+
+
+def versions_table(document: dict[str, Any]) -> Table:
+    """Pinned add-on and chart versions, one column per region, so a skew between regions stands out."""
+    pinned: dict[str, dict[str, str]] = {}
+    for region, mine in _per_region(document).items():
+        for a in mine.get("aws:eks/addon:Addon", []):
+            pinned.setdefault(f"add-on {a['inputs']['addonName']}", {})[region] = a["inputs"]["addonVersion"]
+        for r in mine.get("kubernetes:helm.sh/v3:Release", []):
+            pinned.setdefault(f"chart {r['inputs']['chart']}", {})[region] = r["inputs"]["version"]
+    table = Table(title="EKS add-on and chart versions", title_justify="left")
+    table.add_column("Component")
+    for region in document["regions"]:
+        table.add_column(region)
+    for component in sorted(pinned):
+        table.add_row(component, *(pinned[component].get(region, "-") for region in document["regions"]))
+    return table
+
+
 def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: Console) -> None:
     custom = sum(1 for r in document["resources"] if r["custom"])
     console.print(f"[bold]global-platform[/bold] stack [bold]{document['stack']}[/bold] "
@@ -119,5 +162,7 @@ def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: 
                   f"({', '.join(document['regions'])})")
     console.print(allocation_table(document, allocation))
     console.print(network_table(document))
+    console.print(eks_table(document))
+    console.print(versions_table(document))
     console.print(resources_table(document))
     console.print(types_table(document))

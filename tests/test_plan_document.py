@@ -16,7 +16,7 @@ from tests.manifest_edits import set_path
 from tests.plan_helpers import Doc, by_urn, of_type
 
 KEYS = {"urn", "type", "name", "custom", "parent", "provider", "region", "inputs", "outputs", "dependencies",
-        "protect"}
+        "protect", "ignoreChanges"}
 
 
 def test_document_header(prod_plan: Doc) -> None:
@@ -38,6 +38,12 @@ def test_every_registration_is_listed_with_consistent_links(prod_plan: Doc) -> N
         assert r["provider"] is None or urns[r["provider"]]["type"].startswith("pulumi:providers:")
     kinds = {r["type"] for r in prod_plan["resources"]}
     assert {"pulumi:providers:aws", "platform:region:RegionStamp", "platform:network:Network"} <= kinds
+
+
+def test_stack_outputs_are_in_the_document(prod_plan: Doc) -> None:
+    outputs = prod_plan["stackOutputs"]
+    assert {"environment", "shardAllocation", "networks", "clusters", "ingressHostnames"} <= set(outputs)
+    assert sorted(outputs["clusters"]) == sorted(prod_plan["regions"])
 
 
 def test_urns_carry_the_component_chain(prod_plan: Doc) -> None:
