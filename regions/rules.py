@@ -157,9 +157,16 @@ def _sizing(manifest: Manifest) -> Iterator[Finding]:
                 yield Finding(_at(i, region, "availability_zones"), "prod needs at least 3 availability zones")
 
 
-# The node groups every cluster needs: critical add-ons on their own tainted nodes, everything else apart.
-SYSTEM_GROUP, WORKLOADS_GROUP = "system", "workloads"
-SYSTEM_TAINT = ("CriticalAddonsOnly", "NO_SCHEDULE")
+# The node groups every cluster needs, and the taint that keeps other pods off each dedicated group:
+# critical add-ons on their own nodes; PgBouncer alone on nodes whose security group Aurora admits, so no
+# other pod shares the path to the databases; everything else on the workloads group.
+SYSTEM_GROUP, WORKLOADS_GROUP, PGBOUNCER_GROUP = "system", "workloads", "pgbouncer"
+REQUIRED_TAINTS: dict[str, tuple[str, str, str]] = {
+    SYSTEM_GROUP: ("CriticalAddonsOnly", "true", "NO_SCHEDULE"),
+    PGBOUNCER_GROUP: ("dedicated", "pgbouncer", "NO_SCHEDULE"),
+}
+_PURPOSE = {SYSTEM_GROUP: "critical add-ons, tainted", WORKLOADS_GROUP: "application pods",
+            PGBOUNCER_GROUP: "PgBouncer only, tainted; the databases admit this group's security group"}
 
 
 def _eks(manifest: Manifest) -> Iterator[Finding]:
@@ -188,15 +195,13 @@ def _eks(manifest: Manifest) -> Iterator[Finding]:
                     yield Finding(_at(i, region, f"{field}.instance_types[{t}]"),
                                   f"{instance_type} is not a Graviton (arm64) type; nodes run the AL2023 ARM AMI, "
                                   "so use a family ending in g (m7g, c7g, r8g, ...)")
-        for required in (SYSTEM_GROUP, WORKLOADS_GROUP):
+        for required, purpose in _PURPOSE.items():
             if required not in names:
-                yield Finding(_at(i, region, "eks.node_groups"),
-                              f"needs a node group named {required!r} (system: critical add-ons, tainted; "
-                              "workloads: everything else)")
-        if SYSTEM_GROUP in names:
-            k = names[SYSTEM_GROUP]
-            taints = {(t.key, t.effect) for t in eks.node_groups[k].taints}
-            if SYSTEM_TAINT not in taints:
-                yield Finding(_at(i, region, f"eks.node_groups[{k}].taints"),
-                              "the system group must carry the taint CriticalAddonsOnly with effect NO_SCHEDULE "
-                              "so only critical add-ons land on it")
+                yield Finding(_at(i, region, "eks.node_groups"), f"needs a node group named {required!r} ({purpose})")
+        for group_name, (key, value, effect) in REQUIRED_TAINTS.items():
+            if group_name in names:
+                k = names[group_name]
+                if not any((t.key, t.value, t.effect) == (key, value, effect) for t in eks.node_groups[k].taints):
+                    yield Finding(_at(i, region, f"eks.node_groups[{k}].taints"),
+                                  f"the {group_name} group must carry the taint {key}={value} with effect {effect} "
+                                  "so no other pod lands on it")

@@ -245,3 +245,20 @@ def test_platform_controllers_are_pinned_helm_releases_on_system_nodes(plan: Doc
 def test_node_groups_leave_the_current_size_to_the_autoscaler(plan: Doc) -> None:
     groups = of_type(plan, "aws:eks/nodeGroup:NodeGroup")
     assert groups and all(g["ignoreChanges"] == ["scalingConfig.desiredSize"] for g in groups)
+
+
+def test_each_node_group_carries_its_own_security_group(plan: Doc) -> None:
+    """Data tiers admit one group's pods by that group's security group; no group shares another's."""
+    for region in plan["regions"]:
+        sgs = of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
+        groups = {g["inputs"]["tags"]["node-group"]: g for g in sgs
+                  if "node-group" in g["inputs"].get("tags", {})}
+        assert set(groups) == {"system", "workloads", "pgbouncer"}
+        templates = {t["inputs"]["name"].rsplit("-", 1)[-1]: t["inputs"]["vpcSecurityGroupIds"]
+                     for t in of_type(plan, "aws:ec2/launchTemplate:LaunchTemplate", region)}
+        for name, sg in groups.items():
+            assert sg["outputs"]["id"] in templates[name]
+            assert all(sg["outputs"]["id"] not in ids for other, ids in templates.items() if other != name)
+            assert "ingress" not in sg["inputs"]  # rules are separate resources, added by whoever needs them
+        exported = plan["stackOutputs"]["clusters"][region]["nodeSecurityGroupIds"]
+        assert exported == {name: sg["outputs"]["id"] for name, sg in groups.items()}
