@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.aurora_region import AuroraRegion, AuroraRegionArgs
 from components.eks import EksCluster, EksClusterArgs
 from components.ingress import GATEWAY_NAMESPACE, IngressArgs, RegionalIngress
 from components.kubernetes_baseline import BaselineArgs, KubernetesBaseline
 from components.network import Network, NetworkArgs
 from regions.catalog import AWS_REGIONS
 from regions.eks_versions import EKS_VERSIONS, charts_for
-from regions.rules import SYSTEM_GROUP, WORKLOADS_GROUP
+from regions.rules import PGBOUNCER_GROUP, SYSTEM_GROUP, WORKLOADS_GROUP
 from regions.schema import Network as NetworkSettings
 from regions.schema import Region
 
@@ -98,5 +99,17 @@ class RegionStamp(pulumi.ComponentResource):
             parent=self.ingress, provider=self.eks.kubernetes,
             depends_on=[self.baseline.releases["aws-load-balancer-controller"],
                         self.baseline.namespaces[GATEWAY_NAMESPACE]]))
+        self.aurora = AuroraRegion(f"{region.short_code}-aurora", AuroraRegionArgs(
+            environment=args.environment,
+            region=region.name,
+            short_code=region.short_code,
+            account_id=args.account_id,
+            partition=partition,
+            engine_major=region.aurora.engine_major,
+            vpc_id=self.network.vpc_id,
+            data_subnet_ids=self.network.subnet_ids["data"],
+            client_security_group_id=self.eks.node_security_groups[PGBOUNCER_GROUP].id,
+            protect=args.protect,
+        ), opts=child)
         self.register_outputs({"vpcId": self.network.vpc_id, "clusterName": self.eks.name,
                                "ingressHostname": self.ingress.hostname})

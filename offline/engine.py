@@ -85,6 +85,8 @@ class RecordingMonitor(MockMonitor):
         rid, state = self.mocks.new_resource(MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=custom))
+        # The engine returns the outputs a resource declares secret (a generated password) as secrets.
+        state = {k: rpc.wrap_rpc_secret(v) if k in request.additionalSecretOutputs else v for k, v in state.items()}
         if request.type.startswith("pulumi:providers:"):
             self.platform_mocks.provider_regions[f"{urn}::{rid}"] = region
         self._regions[urn] = region

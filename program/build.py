@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
+from components.aurora import AuroraShardGroup, AuroraShardGroupArgs, AuroraSite
 from components.region_stamp import RegionStamp, RegionStampArgs
 from program.config import StackConfig
 from program.providers import regional_provider
@@ -21,22 +22,40 @@ class Platform:
     manifest: Manifest
     shard_map: ShardMap
     regions: dict[str, RegionStamp]
+    shard_groups: dict[str, AuroraShardGroup]
 
 
 def build(config: StackConfig, manifest: Manifest) -> Platform:
     protect = manifest.environment in PROTECTED_ENVIRONMENTS
     # One look-up for all regions: every regional ingress admits exactly Cloudflare's published ranges.
     cloudflare_ipv4 = sorted(cloudflare.get_ip_ranges().ipv4_cidrs or [])
-    stamps = {}
+    stamps, providers = {}, {}
     for region in manifest.regions:
-        provider = regional_provider(config, region.name, region.short_code)
+        provider = providers[region.name] = regional_provider(config, region.name, region.short_code)
         stamps[region.name] = RegionStamp(
             region.short_code,
             RegionStampArgs(environment=manifest.environment, account_id=config.aws_account_id, region=region,
                             network=manifest.network, admin_role_arn=config.admin_role_arn,
                             admin_cidrs=config.admin_cidrs, cloudflare_ipv4=cloudflare_ipv4, protect=protect),
             opts=pulumi.ResourceOptions(providers={"aws": provider}))
-    return Platform(manifest, ShardMap(manifest), stamps)
+    shard_map = ShardMap(manifest)
+
+    def site(name: str) -> AuroraSite:
+        stamp = stamps[name]
+        return AuroraSite(region=name, short_code=manifest.region(name).short_code, base=stamp.aurora,
+                          log_key_arn=stamp.network.log_key.arn, provider=providers[name])
+
+    # The global pieces: one Aurora Global Database per shard group, spanning its home and DR regions.
+    shard_groups = {}
+    for group in shard_map.groups:
+        aurora = manifest.region(group.home_region).aurora
+        shard_groups[group.id] = AuroraShardGroup(group.id, AuroraShardGroupArgs(
+            environment=manifest.environment, group_id=group.id, engine_version=aurora.engine_version,
+            instance_class=aurora.instance_class, readers=aurora.readers,
+            secondary_instances=aurora.secondary_instances, backup_retention_days=aurora.backup_retention_days,
+            log_retention_days=aurora.log_retention_days, home=site(group.home_region),
+            secondaries=[site(r) for r in group.dr_regions], protect=protect))
+    return Platform(manifest, shard_map, stamps, shard_groups)
 
 
 def shard_allocation(shard_map: ShardMap) -> list[dict[str, object]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from regions.catalog import AURORA_MAX_REPLICAS, AWS_REGIONS, CLOUDFLARE_REGION_CODES, is_graviton
 from regions.eks_versions import EKS_VERSIONS
+from regions.rds_facts import AURORA_MAX_CONNECTIONS, CONNECTION_RESERVE_FRACTION, usable_connections
 from regions.schema import Manifest, Region
 
 
@@ -33,6 +34,7 @@ def check(manifest: Manifest) -> list[Finding]:
         *_cloudflare(manifest),
         *_sizing(manifest),
         *_eks(manifest),
+        *_aurora(manifest),
     ]
 
 
@@ -205,3 +207,55 @@ def _eks(manifest: Manifest) -> Iterator[Finding]:
                     yield Finding(_at(i, region, f"eks.node_groups[{k}].taints"),
                                   f"the {group_name} group must carry the taint {key}={value} with effect {effect} "
                                   "so no other pod lands on it")
+
+
+PROD_BACKUP_RETENTION_DAYS = 35
+
+
+def _aurora(manifest: Manifest) -> Iterator[Finding]:
+    known = {r.name for r in manifest.regions if r.aurora.instance_class in AURORA_MAX_CONNECTIONS}
+    for i, region in enumerate(manifest.regions):
+        if region.name not in known:
+            yield Finding(_at(i, region, "aurora.instance_class"),
+                          f"{region.aurora.instance_class} has no known max_connections; use a db.r6g/r7g/r8g class "
+                          "or add it to regions/rds_facts.py")
+        if manifest.environment == "prod" and region.aurora.backup_retention_days < PROD_BACKUP_RETENTION_DAYS:
+            yield Finding(_at(i, region, "aurora.backup_retention_days"),
+                          f"prod keeps {PROD_BACKUP_RETENTION_DAYS} days of backups, Aurora's maximum "
+                          f"(got {region.aurora.backup_retention_days})")
+    for i, region in enumerate(manifest.regions):
+        worst = _worst_connection_load(manifest, region, known)
+        if worst is None:
+            continue
+        load, target, instance_class, databases = worst
+        usable = usable_connections(instance_class)
+        if load > usable:
+            pgb = region.pgbouncer
+            yield Finding(_at(i, region, "pgbouncer.default_pool_size"),
+                          f"{pgb.max_replicas} PgBouncer replicas x pool {pgb.default_pool_size} x {databases} "
+                          f"database(s) = {load} server connections to {target} exceed the {usable} usable on "
+                          f"{instance_class} (max_connections {AURORA_MAX_CONNECTIONS[instance_class]} less a "
+                          f"{CONNECTION_RESERVE_FRACTION:.0%} reserve); lower the pool or max_replicas")
+
+
+def _worst_connection_load(manifest: Manifest, region: Region,
+                           known: set[str]) -> tuple[int, str, str, int] | None:
+    """The most server connections this region's PgBouncer fleet can open to one Aurora instance.
+
+    In its home region a group's ``<group>`` pool goes to the writer and ``<group>_ro`` to the readers
+    (to the writer too when there are none). In a DR region both pools reach the local secondary. An
+    endpoint may route every connection to one instance, so each load is counted against one instance.
+    """
+    per_database = region.pgbouncer.max_replicas * region.pgbouncer.default_pool_size
+    loads: list[tuple[int, str, str, int]] = []
+    if region.name in known:
+        databases = 1 if region.aurora.readers else 2
+        loads.append((databases * per_database, f"the writers of {region.name}'s shard groups",
+                      region.aurora.instance_class, databases))
+    for home in manifest.regions:
+        if region.name in home.dr_regions and home.name in known:
+            loads.append((2 * per_database, f"the secondaries of {home.name}'s shard groups in {region.name}",
+                          home.aurora.instance_class, 2))
+    if not loads:
+        return None
+    return max(loads, key=lambda item: item[0] / usable_connections(item[2]))

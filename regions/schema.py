@@ -75,6 +75,20 @@ class Aurora(Strict):
     engine_version: Annotated[str, Field(pattern=r"^[0-9]{2}\.[0-9]+$")]
     instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")]
     readers: Count
+    # Instances in each secondary cluster of this region's shard groups, each of the writer's class:
+    # at least one, so a promoted secondary can take the writer's load at once.
+    secondary_instances: Positive
+    backup_retention_days: Annotated[int, Field(ge=7, le=35, strict=True)]
+    log_retention_days: int = Field(description="retention of the exported postgresql logs")
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return _cloudwatch_retention(value)
+
+    @property
+    def engine_major(self) -> str:
+        return self.engine_version.split(".", 1)[0]
 
 
 class Kafka(Strict):

@@ -32,7 +32,8 @@ def test_each_aws_resource_uses_its_regions_provider(plan: Doc) -> None:
     for r in plan["resources"]:
         if r["custom"] and r["type"].startswith("aws:"):
             assert providers[r["provider"]] == r["region"], r["urn"]
-            if "arn" in r["outputs"] and not r["type"].startswith("aws:iam/"):
+            # IAM and global clusters are global: their ARNs carry no region.
+            if "arn" in r["outputs"] and not r["type"].startswith(("aws:iam/", "aws:rds/globalCluster:")):
                 assert f":{r['region']}:" in r["outputs"]["arn"], r["urn"]
 
 

@@ -1,0 +1,90 @@
+"""What every Aurora cluster in one region shares: keys, subnet group, security group, parameters, monitoring."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.iam import service_role
+from components.kms import KeySpec, regional_key
+
+POSTGRES_PORT = 5432
+# The RSA 2048 G1 authority: supported by every PostgreSQL client, valid to 2061 (RDS "Using SSL/TLS").
+CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
+
+
+def cluster_parameters(engine_major: str) -> list[tuple[str, str, str]]:
+    """(name, value, apply method) of the cluster parameter group; "pending-reboot" for static parameters."""
+    return [
+        ("rds.force_ssl", "1", "immediate"),  # no plaintext connection, from PgBouncer or anyone else
+        ("shared_preload_libraries", "pg_stat_statements", "pending-reboot"),
+        ("pg_stat_statements.track", "top", "immediate"),
+        ("log_min_duration_statement", "500", "immediate"),  # slow-query log: statements over 500 ms
+        ("log_statement", "ddl", "immediate"),  # every schema change, never row data
+        ("log_lock_waits", "1", "immediate"),
+        ("log_connections", "1", "immediate"),
+        ("log_disconnections", "1", "immediate"),
+        # A transaction left open holds locks and vacuum back; PgBouncer would keep its server connection.
+        ("idle_in_transaction_session_timeout", "60000", "immediate"),
+        # Global write forwarding: read-your-writes within a session; forwarded sessions may use at most
+        # 10% of the writer's connections (part of the reserve the connection budget leaves free).
+        ("apg_write_forward.consistency_mode", "session", "immediate"),
+        ("aurora_fwd_writer_max_connections_pct", "10", "immediate"),
+    ]
+
+
+@dataclass(frozen=True)
+class AuroraRegionArgs:
+    environment: str
+    region: str
+    short_code: str
+    account_id: str
+    engine_major: str
+    vpc_id: pulumi.Input[str]
+    data_subnet_ids: Sequence[pulumi.Input[str]]
+    client_security_group_id: pulumi.Input[str]  # PgBouncer's nodes: the only source admitted on 5432
+    protect: bool
+    partition: str = "aws"
+
+
+class AuroraRegion(pulumi.ComponentResource):
+    def __init__(self, name: str, args: AuroraRegionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:data:AuroraRegion", name, None, opts)
+        self.args = args
+        prefix = f"{args.environment}-{args.short_code}-aurora"
+        child = pulumi.ResourceOptions(parent=self)
+
+        def key(purpose: str, description: str) -> aws.kms.Key:
+            return regional_key(KeySpec(environment=args.environment, region=args.region, short_code=args.short_code,
+                                        account_id=args.account_id, partition=args.partition, purpose=purpose,
+                                        description=description, protect=args.protect), child)
+
+        self.rds_key = key("rds", "Aurora storage, snapshots and Performance Insights")
+        self.secrets_key = key("secrets", "Secrets Manager secrets of the data tier")
+        self.subnet_group = aws.rds.SubnetGroup(
+            f"{args.short_code}-aurora", name=prefix, description="Aurora clusters on the data subnets (no route out)",
+            subnet_ids=list(args.data_subnet_ids), opts=child)
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{args.short_code}-aurora", name=prefix, vpc_id=args.vpc_id,
+            description="Aurora: PostgreSQL from the PgBouncer nodes only",
+            tags={"Name": prefix, "tier": "data"}, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{args.short_code}-aurora-from-pgbouncer", security_group_id=self.security_group.id,
+            ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
+            referenced_security_group_id=args.client_security_group_id, description="PostgreSQL from PgBouncer",
+            opts=pulumi.ResourceOptions(parent=self.security_group))
+        self.parameter_group = aws.rds.ClusterParameterGroup(
+            f"{args.short_code}-aurora-pg{args.engine_major}", name=f"{prefix}-pg{args.engine_major}",
+            family=f"aurora-postgresql{args.engine_major}",
+            description="TLS only, slow-query and DDL logging, pg_stat_statements, idle-transaction timeout",
+            parameters=[aws.rds.ClusterParameterGroupParameterArgs(name=n, value=v, apply_method=m)
+                        for n, v, m in cluster_parameters(args.engine_major)],
+            opts=child)
+        self.monitoring_role, _ = service_role(
+            f"{args.short_code}-rds-monitoring", role_name=f"{prefix}-monitoring",
+            service="monitoring.rds.amazonaws.com",
+            managed_policies=("service-role/AmazonRDSEnhancedMonitoringRole",), partition=args.partition, opts=child)
+        self.register_outputs({"securityGroupId": self.security_group.id, "subnetGroup": self.subnet_group.name})
