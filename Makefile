@@ -15,13 +15,25 @@ RUN := PYTHONPATH=$(CURDIR) $(VENV)/bin/python -W ignore::DeprecationWarning
 export UV_PYTHON_DOWNLOADS := never
 export UV_SYSTEM_CERTS := 1
 
-.PHONY: plan test lint bench clean
+# Real servers for the integration tests, from Debian's packages (installed only when missing).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0
+SERVER_PACKAGES := postgresql pgbouncer
+
+.PHONY: plan test lint bench servers clean
 
 plan: $(STAMP) ## Offline plan of STACK (default prod); JSON=path also writes the plan document
 	$(RUN) -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(MANIFEST),--manifest $(MANIFEST))
 
-test: $(STAMP) ## The whole suite on the mock engine
+test: $(STAMP) servers ## The whole suite: the mock engine, plus real PostgreSQL and PgBouncer on loopback
 	$(RUN) -m pytest
+
+servers: ## PostgreSQL and PgBouncer from Debian's packages, installed when missing
+	@if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ] \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  $(APT) install -y --no-install-recommends $(SERVER_PACKAGES) >/dev/null \
+	  || { $(APT) update >/dev/null && $(APT) install -y --no-install-recommends $(SERVER_PACKAGES) >/dev/null; }; \
+	fi
 
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check .

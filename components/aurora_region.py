@@ -12,8 +12,9 @@ from components.iam import service_role
 from components.kms import KeySpec, regional_key
 
 POSTGRES_PORT = 5432
-# The RSA 2048 G1 authority: supported by every PostgreSQL client, valid to 2061 (RDS "Using SSL/TLS").
-CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
+# The RSA 4096 G1 authority (valid to 2121): its root is bundled for every region in regions/rds_ca/, which
+# PgBouncer verifies Aurora against (RDS "Using SSL/TLS to encrypt a connection").
+CA_CERT_IDENTIFIER = "rds-ca-rsa4096-g1"
 
 
 def cluster_parameters(engine_major: str) -> list[tuple[str, str, str]]:

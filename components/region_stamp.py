@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.aurora_region import AuroraRegion, AuroraRegionArgs
+from components.database_users import DatabaseUsers
 from components.eks import EksCluster, EksClusterArgs
 from components.ingress import GATEWAY_NAMESPACE, IngressArgs, RegionalIngress
+from components.kafka import KafkaArgs, KafkaCluster
 from components.kubernetes_baseline import BaselineArgs, KubernetesBaseline
 from components.network import Network, NetworkArgs
+from components.pgbouncer import CLIENT_NAMESPACES, Images, PgBouncer, PgBouncerArgs, app_connection_secret
+from components.redis import REDIS_PORT, RedisArgs, RedisCluster
+from components.shard_map import ShardMapArgs, ShardMapPublication
+from regions.addressing import subnet_cidr
 from regions.catalog import AWS_REGIONS
 from regions.eks_versions import EKS_VERSIONS, charts_for
+from regions.pgbouncer_ini import PoolSettings
 from regions.rules import PGBOUNCER_GROUP, SYSTEM_GROUP, WORKLOADS_GROUP
 from regions.schema import Network as NetworkSettings
-from regions.schema import Region
+from regions.schema import Region, Topic
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,7 @@ class RegionStampArgs:
     admin_role_arn: str
     admin_cidrs: Sequence[str]
     cloudflare_ipv4: Sequence[str]
+    topics: Sequence[Topic]
     protect: bool  # protect stateful resources (prod)
 
 
@@ -111,5 +121,62 @@ class RegionStamp(pulumi.ComponentResource):
             client_security_group_id=self.eks.node_security_groups[PGBOUNCER_GROUP].id,
             protect=args.protect,
         ), opts=child)
+        workloads = self.eks.node_security_groups[WORKLOADS_GROUP].id
+        self.cache = RedisCluster(f"{region.short_code}-cache", RedisArgs(
+            environment=args.environment, region=region.name, short_code=region.short_code,
+            account_id=args.account_id, partition=partition, engine=region.redis.engine,
+            engine_version=region.redis.engine_version, node_type=region.redis.node_type,
+            shards=region.redis.shards, replicas_per_shard=region.redis.replicas_per_shard,
+            snapshot_retention_days=region.redis.snapshot_retention_days,
+            log_retention_days=region.redis.log_retention_days, vpc_id=self.network.vpc_id,
+            data_subnet_ids=self.network.subnet_ids["data"], client_security_group_id=workloads,
+            log_key_arn=self.network.log_key.arn, secrets_key_arn=self.aurora.secrets_key.arn, protect=args.protect,
+        ), opts=child)
+        self.kafka = KafkaCluster(f"{region.short_code}-kafka", KafkaArgs(
+            environment=args.environment, region=region.name, short_code=region.short_code,
+            account_id=args.account_id, partition=partition, kafka_version=region.kafka.kafka_version,
+            broker_type=region.kafka.broker_type, brokers=region.kafka.brokers, storage_gib=region.kafka.storage_gib,
+            max_storage_gib=region.kafka.max_storage_gib, log_retention_days=region.kafka.log_retention_days,
+            topics=args.topics, vpc_id=self.network.vpc_id, private_subnet_ids=self.network.subnet_ids["private"],
+            client_security_group_id=workloads, log_key_arn=self.network.log_key.arn,
+            admin_role_arn=args.admin_role_arn, protect=args.protect,
+        ), opts=child)
+        # Where applications find the streams and the cache of their region.
+        k8s.core.v1.ConfigMap(
+            f"{region.short_code}-platform-endpoints",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="platform-endpoints", namespace=CLIENT_NAMESPACES[0]),
+            data={"kafka.bootstrapBrokersSaslIam": self.kafka.bootstrap_brokers,
+                  "kafka.authentication": "SASL/IAM (aws-msk-iam-auth), TLS",
+                  "redis.configurationEndpoint": self.cache.configuration_endpoint,
+                  "redis.port": str(REDIS_PORT), "redis.tls": "required",
+                  "redis.credentialsSecretArn": self.cache.app_secret.arn},
+            opts=pulumi.ResourceOptions(parent=self, provider=self.eks.kubernetes, depends_on=[self.baseline]))
+        self.args = args
         self.register_outputs({"vpcId": self.network.vpc_id, "clusterName": self.eks.name,
                                "ingressHostname": self.ingress.hostname})
+
+    def serve_shards(self, published_map: pulumi.Input[dict[str, Any]], users: DatabaseUsers, rds_ca_bundle: str,
+                     images: Images) -> None:
+        """PgBouncer and the published shard map; called once every shard group's clusters exist."""
+        region = self.args.region
+        k8s_opts = pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.eks.kubernetes},
+                                          depends_on=[self.baseline])
+        self.pgbouncer = PgBouncer(f"{region.short_code}-pgbouncer", PgBouncerArgs(
+            environment=self.args.environment,
+            short_code=region.short_code,
+            published_map=published_map,
+            pools=PoolSettings(default_pool_size=region.pgbouncer.default_pool_size,
+                               max_client_conn=region.pgbouncer.max_client_conn),
+            min_replicas=region.pgbouncer.min_replicas,
+            max_replicas=region.pgbouncer.max_replicas,
+            node_group=f"{region.short_code}-{PGBOUNCER_GROUP}",
+            data_subnet_cidrs=[str(subnet_cidr(region.vpc_cidr, "data", i)) for i in range(region.availability_zones)],
+            rds_ca_bundle=rds_ca_bundle,
+            users=users,
+            images=images,
+        ), opts=k8s_opts)
+        self.shard_map = ShardMapPublication(f"{region.short_code}-shard-map", ShardMapArgs(
+            environment=self.args.environment, short_code=region.short_code, document=published_map,
+            namespace=CLIENT_NAMESPACES[0], kubernetes=self.eks.kubernetes), opts=k8s_opts)
+        app_connection_secret(region.short_code, users, users.ca_cert.cert_pem,
+                              pulumi.ResourceOptions(parent=self.pgbouncer, provider=self.eks.kubernetes))

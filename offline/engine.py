@@ -105,8 +105,10 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:providers:aws":
             return inputs.get("region")
         parent_region = self._regions.get(request.parent)
-        if request.type == "pulumi:providers:kubernetes":
-            return parent_region  # a cluster's provider is created inside that cluster's region
+        if request.type.startswith("pulumi:providers:"):
+            # A cluster's Kubernetes or Kafka provider is created inside that cluster's region; top-level
+            # providers (Cloudflare, random) have none.
+            return parent_region
         if not custom:
             aws_ref = request.providers.get("aws")
             return self.platform_mocks.region_of(aws_ref) if aws_ref else parent_region

@@ -116,6 +116,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
                           "uniqueId": f"AROA{h[:17].upper()}"}
         if typ.startswith("random:"):
             return self._random(typ, name, h, inputs)
+        if typ.startswith("tls:"):
+            return self._tls(typ, h)
+        if typ.startswith(("aws:msk/", "aws:elasticache/", "kafka:")):
+            return self._streams_and_cache(typ, name, h, inputs, region)
         if typ.startswith(("aws:rds/", "aws:secretsmanager/", "aws:ssm/")):
             return self._data_tier(typ, name, h, inputs, region)
         if typ.startswith(("aws:eks/", "aws:lb/")):
@@ -139,6 +143,50 @@ class PlatformMocks(pulumi.runtime.Mocks):
             raw = bytes.fromhex((h * 4)[: 2 * length])
             return "none", {"base64": base64.b64encode(raw).decode(), "hex": raw.hex()}
         return "none", {}
+
+    @staticmethod
+    def _tls(typ: str, h: str) -> tuple[str, dict[str, Any]]:
+        """PEM-shaped placeholders: offline there is no key generation, and no plan needs a real one."""
+        def pem(kind: str) -> str:
+            return f"-----BEGIN {kind}-----\nT0ZGTElORS{h[:40]}\n-----END {kind}-----\n"
+
+        if typ == "tls:index/privateKey:PrivateKey":
+            return h[:40], {"privateKeyPem": pem("PRIVATE KEY"), "publicKeyPem": pem("PUBLIC KEY")}
+        if typ == "tls:index/certRequest:CertRequest":
+            return h[:40], {"certRequestPem": pem("CERTIFICATE REQUEST")}
+        return str(int(h[:16], 16)), {"certPem": pem("CERTIFICATE"), "validityStartTime": "2026-11-25T00:00:00Z",
+                                      "validityEndTime": "2036-11-22T00:00:00Z"}
+
+    def _streams_and_cache(self, typ: str, name: str, h: str, inputs: dict[str, Any],
+                           region: str | None) -> tuple[str, dict[str, Any]]:
+        if typ == "aws:msk/cluster:Cluster":
+            cluster, uuid_ = inputs["clusterName"], f"{uuid.UUID(h[:32])}-{h[32:33]}"
+            arn = self._arn("kafka", region, f"cluster/{cluster}/{uuid_}")
+            brokers = ",".join(f"b-{n}.{cluster}.{h[:6]}.c{n}.kafka.{region}.amazonaws.com:9098"
+                               for n in range(1, int(inputs.get("numberOfBrokerNodes") or 3) + 1))
+            return arn, {"arn": arn, "clusterUuid": uuid_, "bootstrapBrokersSaslIam": brokers,
+                         "currentVersion": f"K{h[:12].upper()}"}
+        if typ == "aws:msk/configuration:Configuration":
+            arn = self._arn("kafka", region, f"configuration/{inputs['name']}/{uuid.UUID(h[:32])}-1")
+            return arn, {"arn": arn, "latestRevision": 1}
+        if typ == "aws:msk/replicator:Replicator":
+            arn = self._arn("kafka", region, f"replicator/{inputs['replicatorName']}/{uuid.UUID(h[:32])}")
+            return arn, {"arn": arn, "currentVersion": "1"}
+        if typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+            ident = inputs["replicationGroupId"]
+            return ident, {"arn": self._arn("elasticache", region, f"replicationgroup:{ident}"),
+                           "configurationEndpointAddress": f"clustercfg.{ident}.{h[:6]}.{region[:-2] if region else ''}"
+                                                           f"{(region or '')[-1:]}.cache.amazonaws.com"}
+        if typ == "aws:elasticache/user:User":
+            return inputs["userId"], {"arn": self._arn("elasticache", region, f"user:{inputs['userId']}")}
+        if typ == "aws:elasticache/userGroup:UserGroup":
+            group = inputs["userGroupId"]
+            return group, {"arn": self._arn("elasticache", region, f"usergroup:{group}")}
+        if typ.startswith("kafka:"):
+            return inputs.get("name") or f"{name}-{h[:8]}", {}
+        rid = inputs.get("name") or f"{name}-{h[:8]}"
+        service, kind = typ.split(":")[1].split("/")[0], typ.rsplit(":", 1)[-1].lower()
+        return rid, {"arn": self._arn(service, region, f"{kind}:{rid}")}
 
     def _data_tier(self, typ: str, name: str, h: str, inputs: dict[str, Any],
                    region: str | None) -> tuple[str, dict[str, Any]]:

@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from regions.rds_facts import rds_quotas
+
 GLOBAL = "global"
 
 
@@ -137,6 +139,29 @@ def eks_table(document: dict[str, Any]) -> Table:
     return table
 
 
+def data_table(document: dict[str, Any]) -> Table:
+    """Aurora per region against the default RDS quotas; a need over its quota is printed in red."""
+    table = Table(title="Aurora (global clusters, their regional clusters and instances)", title_justify="left")
+    for column in ("Region", "Global clusters (home)", "Secondary clusters hosted", "RDS clusters / quota",
+                   "RDS instances / quota", "Subnet groups / quota", "PgBouncer databases"):
+        table.add_column(column, justify="left" if column == "Region" else "right")
+    for region, mine in _per_region(document).items():
+        quotas = rds_quotas(region)
+        clusters = mine.get("aws:rds/cluster:Cluster", [])
+        secondaries = [c for c in clusters if "masterPassword" not in c["inputs"]]
+        databases = ((document.get("stackOutputs") or {}).get("pgbouncer") or {}).get(region, {}).get("databases", [])
+
+        def against(need: int, quota: int) -> str:
+            return f"[bold red]{need} / {quota}[/bold red]" if need > quota else f"{need} / {quota}"
+
+        table.add_row(region, str(len(mine.get("aws:rds/globalCluster:GlobalCluster", []))), str(len(secondaries)),
+                      against(len(clusters), quotas.clusters),
+                      against(len(mine.get("aws:rds/clusterInstance:ClusterInstance", [])), quotas.instances),
+                      against(len(mine.get("aws:rds/subnetGroup:SubnetGroup", [])), quotas.subnet_groups),
+                      str(len(databases)))
+    return table
+
+
 def versions_table(document: dict[str, Any]) -> Table:
     """Pinned add-on and chart versions, one column per region, so a skew between regions stands out."""
     pinned: dict[str, dict[str, str]] = {}
@@ -164,5 +189,6 @@ def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: 
     console.print(network_table(document))
     console.print(eks_table(document))
     console.print(versions_table(document))
+    console.print(data_table(document))
     console.print(resources_table(document))
     console.print(types_table(document))

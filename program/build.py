@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_cloudflare as cloudflare
 
 from components.aurora import AuroraShardGroup, AuroraShardGroupArgs, AuroraSite
+from components.database_users import DatabaseUsers, DatabaseUsersArgs, SecretSite
+from components.kafka_replication import KafkaReplication, ReplicationArgs
+from components.pgbouncer import Images
 from components.region_stamp import RegionStamp, RegionStampArgs
 from program.config import StackConfig
 from program.providers import regional_provider
+from regions import published_map
+from regions.quotas import rds_needs
+from regions.rds_ca import bundle as rds_ca_bundle
 from regions.schema import Manifest
 from regions.shards import ShardMap
 
 PROTECTED_ENVIRONMENTS = frozenset({"prod"})
+# Pinned images (tag and the non-root user they run as); see the README's PgBouncer section.
+PGBOUNCER_IMAGES = Images(pgbouncer="ghcr.io/cloudnative-pg/pgbouncer:1.24.1",
+                          exporter="quay.io/prometheuscommunity/pgbouncer-exporter:v0.11.0", user_id=998)
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,8 @@ def build(config: StackConfig, manifest: Manifest) -> Platform:
             region.short_code,
             RegionStampArgs(environment=manifest.environment, account_id=config.aws_account_id, region=region,
                             network=manifest.network, admin_role_arn=config.admin_role_arn,
-                            admin_cidrs=config.admin_cidrs, cloudflare_ipv4=cloudflare_ipv4, protect=protect),
+                            admin_cidrs=config.admin_cidrs, cloudflare_ipv4=cloudflare_ipv4,
+                            topics=manifest.streams.topics, protect=protect),
             opts=pulumi.ResourceOptions(providers={"aws": provider}))
     shard_map = ShardMap(manifest)
 
@@ -55,6 +66,36 @@ def build(config: StackConfig, manifest: Manifest) -> Platform:
             secondary_instances=aurora.secondary_instances, backup_retention_days=aurora.backup_retention_days,
             log_retention_days=aurora.log_retention_days, home=site(group.home_region),
             secondaries=[site(r) for r in group.dr_regions], protect=protect))
+
+    users = DatabaseUsers("platform-db", DatabaseUsersArgs(
+        environment=manifest.environment,
+        sites=[SecretSite(r.name, providers[r.name], stamps[r.name].aurora.secrets_key.arn) for r in manifest.regions],
+        protect=protect))
+    endpoints: pulumi.Output[dict[str, Any]] = pulumi.Output.from_input({
+        gid: {"writer": g.writer_endpoint, "readers": g.reader_endpoints} for gid, g in shard_groups.items()})
+
+    def published(region: str) -> pulumi.Output[dict[str, Any]]:
+        def document(ends: dict[str, Any]) -> dict[str, Any]:
+            return published_map.build(shard_map, region, {
+                gid: published_map.GroupEndpoints(writer=e["writer"], readers=e["readers"]) for gid, e in ends.items()})
+        return endpoints.apply(document)
+
+    for name, stamp in stamps.items():
+        stamp.serve_shards(published(name), users, rds_ca_bundle(name), PGBOUNCER_IMAGES)
+    # Events of every region are replicated into its DR regions, by replicators living in the targets.
+    replicated = [t.name for t in manifest.streams.topics if t.replicated]
+    for source in manifest.regions:
+        for target_name in source.dr_regions:
+            target = manifest.region(target_name)
+            KafkaReplication(f"{source.short_code}-to-{target.short_code}", ReplicationArgs(
+                environment=manifest.environment, account_id=config.aws_account_id,
+                source=stamps[source.name].kafka, target=stamps[target.name].kafka,
+                source_subnet_ids=stamps[source.name].network.subnet_ids["private"],
+                target_subnet_ids=stamps[target.name].network.subnet_ids["private"],
+                topics=replicated, target_provider=providers[target.name]))
+    for needs in rds_needs(manifest):
+        for shortfall in needs.shortfalls():
+            pulumi.log.warn(shortfall)
     return Platform(manifest, shard_map, stamps, shard_groups)
 
 
@@ -98,5 +139,16 @@ def export(platform: Platform) -> None:
         }
         for name, stamp in platform.regions.items()
     })
+    pulumi.export("shardMaps", {name: stamp.shard_map.json for name, stamp in platform.regions.items()})
+    pulumi.export("pgbouncer", {
+        name: {"host": published_map.PGBOUNCER_HOST, "port": published_map.PGBOUNCER_PORT,
+               "databases": [db for g in platform.shard_map.groups if published_map.local_role(g, name)
+                             for db in (g.id, published_map.read_only_database(g.id))]}
+        for name in platform.regions})
+    pulumi.export("kafka", {name: {"arn": s.kafka.cluster.arn, "bootstrapBrokersSaslIam": s.kafka.bootstrap_brokers}
+                            for name, s in platform.regions.items()})
+    pulumi.export("cache", {name: {"configurationEndpoint": s.cache.configuration_endpoint, "port": 6379,
+                                   "credentialsSecretArn": s.cache.app_secret.arn}
+                            for name, s in platform.regions.items()})
     # Each region's edge origin: the Cloudflare pool of that region points at this hostname.
     pulumi.export("ingressHostnames", {name: stamp.ingress.hostname for name, stamp in platform.regions.items()})

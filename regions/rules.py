@@ -5,8 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from regions.cache_facts import ENGINE_VERSIONS, NODES_PER_CLUSTER_QUOTA
 from regions.catalog import AURORA_MAX_REPLICAS, AWS_REGIONS, CLOUDFLARE_REGION_CODES, is_graviton
 from regions.eks_versions import EKS_VERSIONS
+from regions.kafka_facts import (
+    BROKERS_PER_CLUSTER,
+    KRAFT_VERSIONS,
+    PARTITION_REPLICAS_PER_BROKER,
+    REPLICATORS_PER_REGION,
+    TOPICS_PER_REPLICATOR,
+    partition_replicas_per_broker,
+)
 from regions.rds_facts import AURORA_MAX_CONNECTIONS, CONNECTION_RESERVE_FRACTION, usable_connections
 from regions.schema import Manifest, Region
 
@@ -35,6 +44,8 @@ def check(manifest: Manifest) -> list[Finding]:
         *_sizing(manifest),
         *_eks(manifest),
         *_aurora(manifest),
+        *_cache(manifest),
+        *_streams(manifest),
     ]
 
 
@@ -259,3 +270,71 @@ def _worst_connection_load(manifest: Manifest, region: Region,
     if not loads:
         return None
     return max(loads, key=lambda item: item[0] / usable_connections(item[2]))
+
+
+def _cache(manifest: Manifest) -> Iterator[Finding]:
+    for i, region in enumerate(manifest.regions):
+        redis = region.redis
+        if redis.engine == "redis" and not (redis.engine_reason or "").strip():
+            yield Finding(_at(i, region, "redis.engine_reason"),
+                          "Redis OSS needs a stated reason (Valkey is the default: same protocol, open licence, "
+                          "lower price)")
+        if redis.engine_version not in ENGINE_VERSIONS[redis.engine]:
+            yield Finding(_at(i, region, "redis.engine_version"),
+                          f"{redis.engine} {redis.engine_version} is not offered by ElastiCache "
+                          f"({', '.join(ENGINE_VERSIONS[redis.engine])})")
+        if redis.nodes > NODES_PER_CLUSTER_QUOTA:
+            yield Finding(_at(i, region, "redis.shards"),
+                          f"{redis.shards} shards x (1 primary + {redis.replicas_per_shard} replicas) = {redis.nodes} "
+                          f"nodes exceed ElastiCache's default quota of {NODES_PER_CLUSTER_QUOTA} nodes per cluster")
+        if manifest.environment == "prod" and redis.replicas_per_shard < 1:
+            yield Finding(_at(i, region, "redis.replicas_per_shard"),
+                          "prod needs at least 1 replica per shard: a shard without one loses its keys with its node")
+
+
+def _streams(manifest: Manifest) -> Iterator[Finding]:
+    topics = manifest.streams.topics
+    seen: set[str] = set()
+    for t, topic in enumerate(topics):
+        if topic.name in seen:
+            yield Finding(f"streams.topics[{t}].name", f"topic {topic.name!r} is listed twice")
+        seen.add(topic.name)
+    replicated = [t for t in topics if t.replicated]
+    if len(replicated) > TOPICS_PER_REPLICATOR:
+        yield Finding("streams.topics", f"{len(replicated)} replicated topics exceed the {TOPICS_PER_REPLICATOR} "
+                                        "topics one MSK Replicator copies")
+    local = sum(t.partitions for t in topics)
+    per_source = sum(t.partitions for t in replicated)
+    versions = {r.kafka.kafka_version for r in manifest.regions}
+    for i, region in enumerate(manifest.regions):
+        kafka = region.kafka
+        if kafka.kafka_version not in KRAFT_VERSIONS:
+            yield Finding(_at(i, region, "kafka.kafka_version"),
+                          f"{kafka.kafka_version} is not a KRaft version MSK offers ({', '.join(KRAFT_VERSIONS)})")
+        if len(versions) > 1:
+            yield Finding(_at(i, region, "kafka.kafka_version"),
+                          f"every region must run the same Kafka version for replication (found {sorted(versions)})")
+        if kafka.brokers > BROKERS_PER_CLUSTER:
+            yield Finding(_at(i, region, "kafka.brokers"), f"MSK allows at most {BROKERS_PER_CLUSTER} brokers")
+        if kafka.max_storage_gib < kafka.storage_gib:
+            yield Finding(_at(i, region, "kafka.max_storage_gib"),
+                          f"must be at least storage_gib ({kafka.max_storage_gib} < {kafka.storage_gib}); "
+                          "MSK storage only grows")
+        sources = [s for s in manifest.regions if region.name in s.dr_regions]
+        if len(sources) > REPLICATORS_PER_REGION:
+            yield Finding(_at(i, region, "name"),
+                          f"receives {len(sources)} MSK Replicators, over the quota of {REPLICATORS_PER_REGION} per "
+                          "account and region")
+        limit = PARTITION_REPLICAS_PER_BROKER.get(kafka.broker_type)
+        if limit is None:
+            yield Finding(_at(i, region, "kafka.broker_type"),
+                          f"{kafka.broker_type} has no partition recommendation in regions/kafka_facts.py; use an "
+                          "m7g (or m5) size")
+            continue
+        load = partition_replicas_per_broker(local, per_source * len(sources), kafka.brokers)
+        if load > limit:
+            yield Finding(_at(i, region, "kafka.brokers"),
+                          f"{load:.0f} partition replicas per broker exceed AWS's recommended {limit} for "
+                          f"{kafka.broker_type}: ({local} local + {per_source} x {len(sources)} replicated-in + "
+                          f"internal) partitions x RF 3 / {kafka.brokers} brokers; add brokers, a larger size or "
+                          "fewer partitions")

@@ -96,18 +96,51 @@ class Kafka(Strict):
     broker_type: Annotated[str, Field(pattern=r"^kafka\.[a-z0-9]+\.[a-z0-9]+$")]
     brokers: Annotated[int, Field(ge=3, le=60, strict=True)]
     storage_gib: Annotated[int, Field(ge=1, le=16384, strict=True)]
+    # Storage autoscaling grows each broker's volume up to this (MSK never shrinks it).
+    max_storage_gib: Annotated[int, Field(ge=1, le=16384, strict=True)]
+    log_retention_days: int = Field(description="retention of the broker logs")
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return _cloudwatch_retention(value)
+
+
+class Topic(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,100}$")]
+    partitions: Annotated[int, Field(ge=1, le=10000, strict=True)]
+    replicated: bool = Field(description="copied by MSK Replicator to the region's DR regions")
+
+
+class Streams(Strict):
+    """The topic plan, the same in every region of the environment."""
+
+    topics: list[Topic] = Field(min_length=1)
 
 
 class Redis(Strict):
     engine: Literal["valkey", "redis"]
+    engine_reason: str | None = Field(default=None, description="why Redis OSS instead of Valkey (required then)")
     engine_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+$")]
     node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")]
     shards: Annotated[int, Field(ge=1, le=500, strict=True)]
     replicas_per_shard: Annotated[int, Field(ge=0, le=5, strict=True)]
+    snapshot_retention_days: Annotated[int, Field(ge=1, le=35, strict=True)]
+    log_retention_days: int = Field(description="retention of the slow and engine logs")
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        return _cloudwatch_retention(value)
+
+    @property
+    def nodes(self) -> int:
+        return self.shards * (1 + self.replicas_per_shard)
 
 
 class PgBouncer(Strict):
-    min_replicas: Positive
+    # Three at least, one per AZ: losing a zone (or a node being drained) keeps the databases reachable.
+    min_replicas: Annotated[int, Field(ge=3, strict=True)]
     max_replicas: Positive
     default_pool_size: Positive
     max_client_conn: Positive
@@ -163,6 +196,7 @@ class Manifest(Strict):
     logical_shards: Positive
     users_per_logical_shard: Positive
     network: Network
+    streams: Streams
     regions: list[Region] = Field(min_length=1)
 
     @property

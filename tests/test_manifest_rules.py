@@ -144,6 +144,60 @@ PROD_FAILURES: list[tuple[str, Edit, str, str]] = [
      "regions[0].eks.node_groups[0].taints (us-east-1)", "must carry the taint CriticalAddonsOnly"),
     ("node group twice", _set("regions.0.eks.node_groups.1.name", "system"),
      "regions[0].eks.node_groups[1].name (us-east-1)", "node group 'system' is defined twice"),
+    ("pool over the writers' budget", _set("regions.0.pgbouncer.default_pool_size", 180),
+     "regions[0].pgbouncer.default_pool_size (us-east-1)",
+     "24 PgBouncer replicas x pool 180 x 2 database(s) = 8640 server connections to the secondaries of "
+     "eu-west-1's shard groups in us-east-1 exceed the 4250 usable on db.r7g.2xlarge (max_connections 5000 less "
+     "a 15% reserve)"),
+    ("replicas over the budget", _set("regions.3.pgbouncer.max_replicas", 60),
+     "regions[3].pgbouncer.default_pool_size (ap-south-1)", "60 PgBouncer replicas x pool 40 x 2 database(s) = 4800"),
+    ("smaller home class shrinks the secondaries' budget", _set("regions.1.aurora.instance_class", "db.r7g.large"),
+     "regions[0].pgbouncer.default_pool_size (us-east-1)",
+     "= 1920 server connections to the secondaries of eu-west-1's shard groups in us-east-1 exceed the 1463 usable "
+     "on db.r7g.large"),
+    ("instance class without known max_connections", _set("regions.2.aurora.instance_class", "db.x2g.large"),
+     "regions[2].aurora.instance_class (ap-southeast-1)", "db.x2g.large has no known max_connections"),
+    ("prod backups under 35 days", _set("regions.0.aurora.backup_retention_days", 14),
+     "regions[0].aurora.backup_retention_days (us-east-1)", "prod keeps 35 days of backups"),
+    ("backups under 7 days", _set("regions.0.aurora.backup_retention_days", 3),
+     "regions[0].aurora.backup_retention_days (us-east-1)", "greater than or equal to 7"),
+    ("backup retention missing", lambda d: d["regions"][0]["aurora"].pop("backup_retention_days"),
+     "regions[0].aurora.backup_retention_days (us-east-1)", "required key is missing"),
+    ("no secondary instance", _set("regions.1.aurora.secondary_instances", 0),
+     "regions[1].aurora.secondary_instances (eu-west-1)", "greater than or equal to 1"),
+    ("postgresql log retention not a CloudWatch value", _set("regions.0.aurora.log_retention_days", 45),
+     "regions[0].aurora.log_retention_days (us-east-1)", "must be one of CloudWatch's retention periods"),
+    ("too many partition replicas per broker", _set("streams.topics.1.partitions", 2400),
+     "regions[0].kafka.brokers (us-east-1)",
+     "partition replicas per broker exceed AWS's recommended 2000 for kafka.m7g.2xlarge"),
+    ("partition budget of a smaller broker", _set("regions.3.kafka.broker_type", "kafka.m7g.large"),
+     "regions[3].kafka.brokers (ap-south-1)", "exceed AWS's recommended 1000 for kafka.m7g.large"),
+    ("Kafka version without KRaft", _set("regions.0.kafka.kafka_version", "3.9.x"),
+     "regions[0].kafka.kafka_version (us-east-1)", "3.9.x is not a KRaft version MSK offers"),
+    ("Kafka versions differ", _set("regions.2.kafka.kafka_version", "4.0.x.kraft"),
+     "regions[0].kafka.kafka_version (us-east-1)", "every region must run the same Kafka version"),
+    ("Kafka storage ceiling below the floor", _set("regions.1.kafka.max_storage_gib", 1000),
+     "regions[1].kafka.max_storage_gib (eu-west-1)", "must be at least storage_gib (1000 < 4000)"),
+    ("broker type unknown", _set("regions.1.kafka.broker_type", "kafka.t3.small"),
+     "regions[1].kafka.broker_type (eu-west-1)", "kafka.t3.small has no partition recommendation"),
+    ("topic twice", _set("streams.topics.3.name", "messages"),
+     "streams.topics[3].name", "topic 'messages' is listed twice"),
+    ("topic plan missing", lambda d: d.pop("streams"), "streams", "required key is missing"),
+    ("too many cache nodes", _set("regions.0.redis.shards", 31),
+     "regions[0].redis.shards (us-east-1)",
+     "31 shards x (1 primary + 2 replicas) = 93 nodes exceed ElastiCache's default quota of 90 nodes per cluster"),
+    ("prod cache shard without a replica", _set("regions.2.redis.replicas_per_shard", 0),
+     "regions[2].redis.replicas_per_shard (ap-southeast-1)", "prod needs at least 1 replica per shard"),
+    ("Redis OSS without a reason", _set("regions.1.redis.engine", "redis"),
+     "regions[1].redis.engine_reason (eu-west-1)", "Redis OSS needs a stated reason"),
+    ("cache engine version not offered", _set("regions.1.redis.engine_version", "9.9"),
+     "regions[1].redis.engine_version (eu-west-1)", "valkey 9.9 is not offered by ElastiCache"),
+    ("cache engine unknown", _set("regions.1.redis.engine", "memcached"),
+     "regions[1].redis.engine (eu-west-1)", "Input should be 'valkey' or 'redis'"),
+    ("cache snapshots off", _set("regions.1.redis.snapshot_retention_days", 0),
+     "regions[1].redis.snapshot_retention_days (eu-west-1)", "greater than or equal to 1"),
+    ("PgBouncer under three replicas", _set("regions.0.pgbouncer.min_replicas", 2),
+     "regions[0].pgbouncer.min_replicas (us-east-1)", "greater than or equal to 3"),
     ("PgBouncer min above max", _set("regions.0.pgbouncer.min_replicas", 25),
      "regions[0].pgbouncer.min_replicas (us-east-1)", "must not exceed max_replicas"),
 ]
@@ -159,6 +213,13 @@ def test_bad_prod_manifest_is_rejected(case: str, edit: Edit, field: str, rule: 
         loader.load(path, "prod")
     lines = str(err.value).splitlines()
     assert any(line.startswith(f"{path}: {field}: ") and rule in line for line in lines), str(err.value)
+
+
+def test_redis_oss_with_a_reason_is_accepted(raw_manifest: Any, write_manifest: Any) -> None:
+    data = raw_manifest("prod")
+    data["regions"][1]["redis"] |= {"engine": "redis", "engine_version": "7.1",
+                                    "engine_reason": "a module only Redis OSS ships"}
+    assert loader.load(write_manifest(data), "prod").regions[1].redis.engine == "redis"
 
 
 def test_duplicate_yaml_key_is_rejected(tmp_path: Path) -> None:

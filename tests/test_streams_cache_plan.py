@@ -1,0 +1,222 @@
+"""MSK, its replication into the DR regions, and ElastiCache, in the planned stacks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.kafka import SERVER_PROPERTIES
+from regions.loader import load, manifest_path
+from tests.plan_helpers import Doc, of_type
+
+
+@pytest.fixture(params=["prod", "dev"])
+def plan(request: pytest.FixtureRequest) -> Doc:
+    return request.getfixturevalue(f"{request.param}_plan")
+
+
+def _manifest(plan: Doc) -> Any:
+    return load(manifest_path(plan["environment"]), plan["environment"])
+
+
+def _region(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+def _sg_ids(plan: Doc, region: str, **tags: str) -> list[str]:
+    return [g["outputs"]["id"] for g in of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
+            if all(g["inputs"].get("tags", {}).get(k) == v for k, v in tags.items())]
+
+
+def _ingress(plan: Doc, region: str, sg_id: str) -> list[dict[str, Any]]:
+    return [r["inputs"] for r in of_type(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", region)
+            if r["inputs"]["securityGroupId"] == sg_id]
+
+
+def test_one_msk_cluster_per_region_as_the_manifest_says(plan: Doc) -> None:
+    for region in _manifest(plan).regions:
+        (cluster,) = of_type(plan, "aws:msk/cluster:Cluster", region.name)
+        inputs = cluster["inputs"]
+        assert inputs["kafkaVersion"] == region.kafka.kafka_version and inputs["kafkaVersion"].endswith(".kraft")
+        assert inputs["numberOfBrokerNodes"] == region.kafka.brokers
+        assert inputs["numberOfBrokerNodes"] % len(inputs["brokerNodeGroupInfo"]["clientSubnets"]) == 0
+        info = inputs["brokerNodeGroupInfo"]
+        assert info["instanceType"] == region.kafka.broker_type
+        private = {s["outputs"]["id"] for s in of_type(plan, "aws:ec2/subnet:Subnet", region.name)
+                   if s["inputs"]["tags"]["tier"] == "private"}
+        assert set(info["clientSubnets"]) == private
+        assert info["storageInfo"]["ebsStorageInfo"]["volumeSize"] == region.kafka.storage_gib
+        assert info["connectivityInfo"]["publicAccess"] == {"type": "DISABLED"}
+        assert info["connectivityInfo"]["vpcConnectivity"]["clientAuthentication"]["sasl"]["iam"] is True
+        assert cluster["protect"] is (plan["environment"] == "prod")
+
+
+def test_msk_encrypted_iam_only_logged_and_monitored(plan: Doc) -> None:
+    for cluster in of_type(plan, "aws:msk/cluster:Cluster"):
+        inputs = cluster["inputs"]
+        encryption = inputs["encryptionInfo"]
+        assert encryption["encryptionInTransit"] == {"clientBroker": "TLS", "inCluster": True}
+        assert _region(encryption["encryptionAtRestKmsKeyArn"]) == cluster["region"]
+        assert inputs["clientAuthentication"] == {"sasl": {"iam": True}, "unauthenticated": False}
+        logs = inputs["loggingInfo"]["brokerLogs"]["cloudwatchLogs"]
+        assert logs["enabled"] is True
+        (group,) = [g for g in of_type(plan, "aws:cloudwatch/logGroup:LogGroup", cluster["region"])
+                    if g["inputs"]["name"] == logs["logGroup"]]
+        assert group["inputs"]["retentionInDays"] > 0 and _region(group["inputs"]["kmsKeyId"]) == cluster["region"]
+        assert inputs["enhancedMonitoring"] != "DEFAULT"
+        prometheus = inputs["openMonitoring"]["prometheus"]
+        assert prometheus["jmxExporter"]["enabledInBroker"] and prometheus["nodeExporter"]["enabledInBroker"]
+
+
+def test_msk_configuration_is_safe_by_default(plan: Doc) -> None:
+    for region in plan["regions"]:
+        (configuration,) = of_type(plan, "aws:msk/configuration:Configuration", region)
+        properties = dict(line.split("=", 1) for line in configuration["inputs"]["serverProperties"].splitlines())
+        assert properties["auto.create.topics.enable"] == "false"
+        assert properties["default.replication.factor"] == "3"
+        assert properties["min.insync.replicas"] == "2"
+        assert properties["unclean.leader.election.enable"] == "false"
+        assert properties == SERVER_PROPERTIES
+        (cluster,) = of_type(plan, "aws:msk/cluster:Cluster", region)
+        assert cluster["inputs"]["configurationInfo"]["arn"] == configuration["outputs"]["arn"]
+
+
+def test_storage_grows_automatically_up_to_the_manifests_ceiling(plan: Doc) -> None:
+    for region in _manifest(plan).regions:
+        (target,) = of_type(plan, "aws:appautoscaling/target:Target", region.name)
+        (cluster,) = of_type(plan, "aws:msk/cluster:Cluster", region.name)
+        assert target["inputs"]["resourceId"] == cluster["outputs"]["arn"]
+        assert target["inputs"]["scalableDimension"] == "kafka:broker-storage:VolumeSize"
+        assert target["inputs"]["maxCapacity"] == region.kafka.max_storage_gib
+        (policy,) = of_type(plan, "aws:appautoscaling/policy:Policy", region.name)
+        config = policy["inputs"]["targetTrackingScalingPolicyConfiguration"]
+        assert config["predefinedMetricSpecification"]["predefinedMetricType"] == "KafkaBrokerStorageUtilization"
+        assert cluster["ignoreChanges"] == ["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"]
+
+
+def test_brokers_admit_only_the_workloads_and_the_replicator(plan: Doc) -> None:
+    for region in plan["regions"]:
+        (cluster,) = of_type(plan, "aws:msk/cluster:Cluster", region)
+        (sg_id,) = cluster["inputs"]["brokerNodeGroupInfo"]["securityGroups"]
+        workloads = _sg_ids(plan, region, **{"node-group": "workloads"})[0]
+        replicator = next(g["outputs"]["id"] for g in of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
+                          if g["name"].endswith("-kafka-replicator"))
+        sources = {(r.get("referencedSecurityGroupId"), r["fromPort"], r["toPort"])
+                   for r in _ingress(plan, region, sg_id)}
+        assert sources == {(workloads, 9098, 9098), (replicator, 9098, 9098), (sg_id, 9092, 9098)}
+        assert all("cidrIpv4" not in r for r in _ingress(plan, region, sg_id))
+
+
+def test_topics_follow_the_manifests_plan(plan: Doc) -> None:
+    manifest = _manifest(plan)
+    for region in plan["regions"]:
+        topics = {t["inputs"]["name"]: t for t in of_type(plan, "kafka:index/topic:Topic", region)}
+        assert {n: t["inputs"]["partitions"] for n, t in topics.items()} == \
+            {t.name: t.partitions for t in manifest.streams.topics}
+        assert all(t["inputs"]["replicationFactor"] == 3 for t in topics.values())
+
+
+def test_replicators_into_every_dr_region_created_there(plan: Doc) -> None:
+    manifest = _manifest(plan)
+    clusters = {c["region"]: c["outputs"]["arn"] for c in of_type(plan, "aws:msk/cluster:Cluster")}
+    expected = {(s.name, t) for s in manifest.regions for t in s.dr_regions}
+    replicators = of_type(plan, "aws:msk/replicator:Replicator")
+    seen = set()
+    for replicator in replicators:
+        info = replicator["inputs"]["replicationInfoList"]
+        source, target = _region(info["sourceKafkaClusterArn"]), _region(info["targetKafkaClusterArn"])
+        assert replicator["region"] == target  # replicators live in the target region
+        assert (info["sourceKafkaClusterArn"], info["targetKafkaClusterArn"]) == (clusters[source], clusters[target])
+        (topics,) = info["topicReplications"]
+        assert topics["topicsToReplicates"] == [t.name for t in manifest.streams.topics if t.replicated]
+        (groups,) = info["consumerGroupReplications"]
+        assert groups["synchroniseConsumerGroupOffsets"] is True
+        seen.add((source, target))
+    assert seen == expected and len(replicators) == len(expected)
+    per_target: dict[str, int] = {}
+    for _, target in expected:
+        per_target[target] = per_target.get(target, 0) + 1
+    assert max(per_target.values()) <= 15  # MSK Replicator quota per account and region
+
+
+def test_replicator_roles_reach_only_their_two_clusters(plan: Doc) -> None:
+    roles = {r["outputs"]["arn"]: r for r in of_type(plan, "aws:iam/role:Role")}
+    policies = {p["inputs"]["role"]: p for p in of_type(plan, "aws:iam/rolePolicy:RolePolicy")}
+    for replicator in of_type(plan, "aws:msk/replicator:Replicator"):
+        role = roles[replicator["inputs"]["serviceExecutionRoleArn"]]
+        (trust,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+        assert trust["Principal"] == {"Service": "kafka.amazonaws.com"}
+        statements = json.loads(policies[role["outputs"]["name"]]["inputs"]["policy"])["Statement"]
+        info = replicator["inputs"]["replicationInfoList"]
+        pair = {info["sourceKafkaClusterArn"], info["targetKafkaClusterArn"]}
+        assert set(statements[0]["Resource"]) == pair
+        assert all("*" not in arn.split(":")[3:5] for s in statements for arn in s["Resource"])
+
+
+def test_source_clusters_let_the_replicator_connect(plan: Doc) -> None:
+    for region in plan["regions"]:
+        (policy,) = of_type(plan, "aws:msk/clusterPolicy:ClusterPolicy", region)
+        (statement,) = json.loads(policy["inputs"]["policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "kafka.amazonaws.com"}
+        assert "kafka:CreateVpcConnection" in statement["Action"]
+
+
+def test_one_redis_cluster_per_region_as_the_manifest_says(plan: Doc) -> None:
+    prod = plan["environment"] == "prod"
+    for region in _manifest(plan).regions:
+        (group,) = of_type(plan, "aws:elasticache/replicationGroup:ReplicationGroup", region.name)
+        inputs = group["inputs"]
+        assert (inputs["engine"], inputs["engineVersion"], inputs["nodeType"]) == \
+            (region.redis.engine, region.redis.engine_version, region.redis.node_type)
+        assert inputs["clusterMode"] == "enabled"
+        assert (inputs["numNodeGroups"], inputs["replicasPerNodeGroup"]) == \
+            (region.redis.shards, region.redis.replicas_per_shard)
+        assert not prod or inputs["replicasPerNodeGroup"] >= 1
+        assert inputs["automaticFailoverEnabled"] is True and inputs["multiAzEnabled"] is True
+        assert inputs["transitEncryptionEnabled"] is True and inputs["transitEncryptionMode"] == "required"
+        assert inputs["atRestEncryptionEnabled"] is True and _region(inputs["kmsKeyId"]) == region.name
+        assert inputs["snapshotRetentionLimit"] == region.redis.snapshot_retention_days >= 1
+        assert inputs["finalSnapshotIdentifier"] and inputs["autoMinorVersionUpgrade"] is True
+        assert {c["logType"] for c in inputs["logDeliveryConfigurations"]} == {"slow-log", "engine-log"}
+        data = {s["outputs"]["id"] for s in of_type(plan, "aws:ec2/subnet:Subnet", region.name)
+                if s["inputs"]["tags"]["tier"] == "data"}
+        (subnet_group,) = of_type(plan, "aws:elasticache/subnetGroup:SubnetGroup", region.name)
+        assert inputs["subnetGroupName"] == subnet_group["inputs"]["name"]
+        assert set(subnet_group["inputs"]["subnetIds"]) == data
+        assert group["protect"] is prod
+
+
+def test_redis_rbac_disables_the_default_user(plan: Doc) -> None:
+    for region in plan["regions"]:
+        users = {u["inputs"]["userId"]: u["inputs"] for u in of_type(plan, "aws:elasticache/user:User", region)}
+        (group,) = of_type(plan, "aws:elasticache/userGroup:UserGroup", region)
+        members = [users[u] for u in group["inputs"]["userIds"]]
+        (default,) = [u for u in members if u["userName"] == "default"]
+        assert default["accessString"].startswith("off")
+        # Passwords reach the engine only as secrets (the whole authentication block is masked).
+        assert all(u["authenticationMode"] == "[secret]" for u in members)
+        (rg,) = of_type(plan, "aws:elasticache/replicationGroup:ReplicationGroup", region)
+        assert rg["inputs"]["userGroupIds"] == [group["inputs"]["userGroupId"]]
+
+
+def test_redis_admits_only_the_workloads(plan: Doc) -> None:
+    for region in plan["regions"]:
+        (rg,) = of_type(plan, "aws:elasticache/replicationGroup:ReplicationGroup", region)
+        (sg_id,) = rg["inputs"]["securityGroupIds"]
+        workloads = _sg_ids(plan, region, **{"node-group": "workloads"})[0]
+        rules = _ingress(plan, region, sg_id)
+        assert [(r["referencedSecurityGroupId"], r["fromPort"], r["toPort"]) for r in rules] == \
+            [(workloads, 6379, 6379)]
+
+
+def test_endpoints_reach_applications(plan: Doc) -> None:
+    outputs = plan["stackOutputs"]
+    for region in plan["regions"]:
+        (config,) = [c for c in of_type(plan, "kubernetes:core/v1:ConfigMap", region)
+                     if c["inputs"]["metadata"]["name"] == "platform-endpoints"]
+        data = config["inputs"]["data"]
+        assert data["kafka.bootstrapBrokersSaslIam"] == outputs["kafka"][region]["bootstrapBrokersSaslIam"]
+        assert ":9098" in data["kafka.bootstrapBrokersSaslIam"]
+        assert data["redis.configurationEndpoint"] == outputs["cache"][region]["configurationEndpoint"]
