@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from regions.cache_facts import NODES_PER_CLUSTER_QUOTA
 from regions.rds_facts import rds_quotas
 
 GLOBAL = "global"
@@ -162,6 +163,32 @@ def data_table(document: dict[str, Any]) -> Table:
     return table
 
 
+def streams_cache_table(document: dict[str, Any]) -> Table:
+    """MSK and ElastiCache per region: sizes, replication into the region, and the limits they must fit."""
+    table = Table(title="Streams (MSK) and cache (ElastiCache)", title_justify="left")
+    for column in ("Region", "Kafka brokers", "Storage GiB (max)", "Topics / partitions", "Replicators in",
+                   "Cache", "Cache nodes / quota"):
+        table.add_column(column, justify="left" if column in ("Region", "Kafka brokers", "Cache") else "right")
+    replicators_in = Counter(r["region"] for r in document["resources"] if r["type"] == "aws:msk/replicator:Replicator")
+    for region, mine in _per_region(document).items():
+        for cluster in mine.get("aws:msk/cluster:Cluster", []):
+            info = cluster["inputs"]["brokerNodeGroupInfo"]
+            ceiling = [t["inputs"]["maxCapacity"] for t in mine.get("aws:appautoscaling/target:Target", [])]
+            topics = mine.get("kafka:index/topic:Topic", [])
+            caches = mine.get("aws:elasticache/replicationGroup:ReplicationGroup", [])
+            cache = caches[0]["inputs"] if caches else {}
+            nodes = cache.get("numNodeGroups", 0) * (1 + cache.get("replicasPerNodeGroup", 0))
+            nodes_text = f"{nodes} / {NODES_PER_CLUSTER_QUOTA}"
+            table.add_row(
+                region, f"{cluster['inputs']['numberOfBrokerNodes']} x {info['instanceType']}",
+                f"{info['storageInfo']['ebsStorageInfo']['volumeSize']} ({', '.join(map(str, ceiling))})",
+                f"{len(topics)} / {sum(t['inputs']['partitions'] for t in topics)}", str(replicators_in[region]),
+                f"{cache.get('engine', '-')} {cache.get('engineVersion', '')} {cache.get('numNodeGroups', 0)} shards x "
+                f"{1 + cache.get('replicasPerNodeGroup', 0)} {cache.get('nodeType', '')}",
+                f"[bold red]{nodes_text}[/bold red]" if nodes > NODES_PER_CLUSTER_QUOTA else nodes_text)
+    return table
+
+
 def versions_table(document: dict[str, Any]) -> Table:
     """Pinned add-on and chart versions, one column per region, so a skew between regions stands out."""
     pinned: dict[str, dict[str, str]] = {}
@@ -190,5 +217,6 @@ def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: 
     console.print(eks_table(document))
     console.print(versions_table(document))
     console.print(data_table(document))
+    console.print(streams_cache_table(document))
     console.print(resources_table(document))
     console.print(types_table(document))
