@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
@@ -24,6 +24,10 @@ def _cloudwatch_retention(value: int) -> int:
     if value not in LOG_RETENTION_DAYS:
         raise ValueError(f"must be one of CloudWatch's retention periods {LOG_RETENTION_DAYS}")
     return value
+
+
+# A log group retention CloudWatch accepts.
+RetentionDays = Annotated[int, AfterValidator(_cloudwatch_retention)]
 
 
 class Strict(BaseModel):
@@ -62,13 +66,8 @@ class NodeGroup(Strict):
 
 class Eks(Strict):
     kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")]
-    log_retention_days: int = Field(description="retention of the control-plane log group")
+    log_retention_days: RetentionDays = Field(description="retention of the control-plane log group")
     node_groups: list[NodeGroup] = Field(min_length=1)
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        return _cloudwatch_retention(value)
 
 
 class Aurora(Strict):
@@ -79,12 +78,7 @@ class Aurora(Strict):
     # at least one, so a promoted secondary can take the writer's load at once.
     secondary_instances: Positive
     backup_retention_days: Annotated[int, Field(ge=7, le=35, strict=True)]
-    log_retention_days: int = Field(description="retention of the exported postgresql logs")
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        return _cloudwatch_retention(value)
+    log_retention_days: RetentionDays = Field(description="retention of the exported postgresql logs")
 
     @property
     def engine_major(self) -> str:
@@ -98,12 +92,7 @@ class Kafka(Strict):
     storage_gib: Annotated[int, Field(ge=1, le=16384, strict=True)]
     # Storage autoscaling grows each broker's volume up to this (MSK never shrinks it).
     max_storage_gib: Annotated[int, Field(ge=1, le=16384, strict=True)]
-    log_retention_days: int = Field(description="retention of the broker logs")
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        return _cloudwatch_retention(value)
+    log_retention_days: RetentionDays = Field(description="retention of the broker logs")
 
 
 class Topic(Strict):
@@ -126,12 +115,7 @@ class Redis(Strict):
     shards: Annotated[int, Field(ge=1, le=500, strict=True)]
     replicas_per_shard: Annotated[int, Field(ge=0, le=5, strict=True)]
     snapshot_retention_days: Annotated[int, Field(ge=1, le=35, strict=True)]
-    log_retention_days: int = Field(description="retention of the slow and engine logs")
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        return _cloudwatch_retention(value)
+    log_retention_days: RetentionDays = Field(description="retention of the slow and engine logs")
 
     @property
     def nodes(self) -> int:
@@ -183,12 +167,7 @@ class Network(Strict):
     nat_gateways: Literal["per_az", "single"] = Field(
         description="per_az survives the loss of an AZ; single trades that away for cost (dev only)"
     )
-    flow_log_retention_days: int
-
-    @field_validator("flow_log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        return _cloudwatch_retention(value)
+    flow_log_retention_days: RetentionDays
 
 
 class Manifest(Strict):
