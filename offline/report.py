@@ -189,6 +189,22 @@ def streams_cache_table(document: dict[str, Any]) -> Table:
     return table
 
 
+def edge_table(document: dict[str, Any]) -> Table:
+    """Where Cloudflare sends each region code: the pools in failover order, as the load balancers have them."""
+    pools = {p["outputs"].get("id"): p["inputs"]["name"] for p in document["resources"]
+             if p["type"] == "cloudflare:index/loadBalancerPool:LoadBalancerPool"}
+    balancers = [lb["inputs"] for lb in document["resources"]
+                 if lb["type"] == "cloudflare:index/loadBalancer:LoadBalancer"]
+    table = Table(title="Cloudflare geo steering (pools in failover order)", title_justify="left")
+    table.add_column("Region code")
+    for lb in balancers:
+        table.add_column(f"{lb['name']} (fallback {pools.get(lb['fallbackPool'], '?')})")
+    for code in sorted({c for lb in balancers for c in lb.get("regionPools", {})}):
+        table.add_row(code, *(" -> ".join(pools.get(i, "?") for i in lb["regionPools"].get(code, []))
+                             for lb in balancers))
+    return table
+
+
 def versions_table(document: dict[str, Any]) -> Table:
     """Pinned add-on and chart versions, one column per region, so a skew between regions stands out."""
     pinned: dict[str, dict[str, str]] = {}
@@ -218,5 +234,6 @@ def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: 
     console.print(versions_table(document))
     console.print(data_table(document))
     console.print(streams_cache_table(document))
+    console.print(edge_table(document))
     console.print(resources_table(document))
     console.print(types_table(document))

@@ -10,12 +10,14 @@ import pulumi_cloudflare as cloudflare
 
 from components.aurora import AuroraShardGroup, AuroraShardGroupArgs, AuroraSite
 from components.database_users import DatabaseUsers, DatabaseUsersArgs, SecretSite
+from components.edge import Edge, EdgeArgs, EdgeRegion
 from components.kafka_replication import KafkaReplication, ReplicationArgs
 from components.pgbouncer import Images
 from components.region_stamp import RegionStamp, RegionStampArgs
 from program.config import StackConfig
 from program.providers import regional_provider
 from regions import published_map
+from regions.catalog import CLOUDFLARE_REGION_CODES
 from regions.quotas import rds_needs
 from regions.rds_ca import bundle as rds_ca_bundle
 from regions.schema import Manifest
@@ -33,6 +35,7 @@ class Platform:
     shard_map: ShardMap
     regions: dict[str, RegionStamp]
     shard_groups: dict[str, AuroraShardGroup]
+    edge: Edge
 
 
 def build(config: StackConfig, manifest: Manifest) -> Platform:
@@ -96,7 +99,20 @@ def build(config: StackConfig, manifest: Manifest) -> Platform:
     for needs in rds_needs(manifest):
         for shortfall in needs.shortfalls():
             pulumi.log.warn(shortfall)
-    return Platform(manifest, shard_map, stamps, shard_groups)
+    edge = manifest.edge
+    cloudflare_edge = Edge(f"{manifest.environment}-edge", EdgeArgs(
+        environment=manifest.environment, domain=config.domain, zone_id=config.cloudflare_zone_id,
+        account_id=config.cloudflare_account_id, api_host=edge.api_host, webhook_host=edge.webhook_host,
+        webhook_path=edge.webhook_path, health_path=edge.health_path,
+        api_requests_per_minute=edge.api_requests_per_minute, auth_requests_per_minute=edge.auth_requests_per_minute,
+        auth_paths=edge.auth_paths, static_extensions=edge.static_extensions,
+        static_ttl_seconds=edge.static_ttl_seconds, waf_anomaly_threshold=config.waf_anomaly_threshold,
+        waf_paranoia_level=config.waf_paranoia_level,
+        regions=[EdgeRegion(name=r.name, short_code=r.short_code, cloudflare_regions=r.cloudflare_regions,
+                            dr_regions=r.dr_regions, origin=stamps[r.name].ingress.hostname)
+                 for r in manifest.regions],
+        region_codes=list(CLOUDFLARE_REGION_CODES)))
+    return Platform(manifest, shard_map, stamps, shard_groups, cloudflare_edge)
 
 
 def shard_allocation(shard_map: ShardMap) -> list[dict[str, object]]:
@@ -150,5 +166,6 @@ def export(platform: Platform) -> None:
     pulumi.export("cache", {name: {"configurationEndpoint": s.cache.configuration_endpoint, "port": 6379,
                                    "credentialsSecretArn": s.cache.app_secret.arn}
                             for name, s in platform.regions.items()})
+    pulumi.export("edge", {"api": platform.edge.args.api_hostname, "webhook": platform.edge.args.webhook_hostname})
     # Each region's edge origin: the Cloudflare pool of that region points at this hostname.
     pulumi.export("ingressHostnames", {name: stamp.ingress.hostname for name, stamp in platform.regions.items()})

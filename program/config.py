@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -37,6 +37,10 @@ class StackConfig(BaseModel):
     # Networks allowed to reach the EKS API over the internet. Empty (the default) keeps the public endpoint
     # off, so the API is reachable only from inside the VPC.
     admin_cidrs: list[str] = []
+    # OWASP Core Ruleset tuning: the anomaly score that blocks (low 60, medium 40, high 25) and the paranoia
+    # level (1-4; higher catches more and false-positives more).
+    waf_anomaly_threshold: Literal["low", "medium", "high"] = "medium"
+    waf_paranoia_level: Annotated[int, Field(ge=1, le=4)] = 2
 
     @field_validator("admin_cidrs")
     @classmethod

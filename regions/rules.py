@@ -46,6 +46,7 @@ def check(manifest: Manifest) -> list[Finding]:
         *_aurora(manifest),
         *_cache(manifest),
         *_streams(manifest),
+        *_edge(manifest),
     ]
 
 
@@ -338,3 +339,14 @@ def _streams(manifest: Manifest) -> Iterator[Finding]:
                           f"{kafka.broker_type}: ({local} local + {per_source} x {len(sources)} replicated-in + "
                           f"internal) partitions x RF 3 / {kafka.brokers} brokers; add brokers, a larger size or "
                           "fewer partitions")
+
+
+def _edge(manifest: Manifest) -> Iterator[Finding]:
+    edge = manifest.edge
+    if edge.api_host == edge.webhook_host:
+        yield Finding("edge.webhook_host", f"must differ from api_host ({edge.api_host!r}): the webhook has its own "
+                                           "load balancer and rules")
+    if edge.auth_requests_per_minute > edge.api_requests_per_minute:
+        yield Finding("edge.auth_requests_per_minute",
+                      f"must not exceed api_requests_per_minute ({edge.auth_requests_per_minute} > "
+                      f"{edge.api_requests_per_minute}): authentication paths get the stricter limit")

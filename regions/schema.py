@@ -170,11 +170,30 @@ class Network(Strict):
     flow_log_retention_days: RetentionDays
 
 
+HostLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+UrlPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$")]
+
+
+class Edge(Strict):
+    """What Cloudflare serves: hostnames (under the stack's domain), health checks, limits and caching."""
+
+    api_host: HostLabel
+    webhook_host: HostLabel
+    webhook_path: UrlPath = Field(description="where Telegram delivers updates; accepted only from Telegram")
+    health_path: UrlPath = Field(description="what the load balancers' monitors request from every origin")
+    api_requests_per_minute: Annotated[int, Field(ge=10, le=100_000, strict=True)]
+    auth_requests_per_minute: Annotated[int, Field(ge=1, le=10_000, strict=True)]
+    auth_paths: list[UrlPath] = Field(min_length=1)
+    static_extensions: list[Annotated[str, Field(pattern=r"^[a-z0-9]{1,8}$")]] = Field(min_length=1)
+    static_ttl_seconds: Annotated[int, Field(ge=60, le=31_536_000, strict=True)]
+
+
 class Manifest(Strict):
     environment: Name
     logical_shards: Positive
     users_per_logical_shard: Positive
     network: Network
+    edge: Edge
     streams: Streams
     regions: list[Region] = Field(min_length=1)
 
