@@ -12,9 +12,9 @@ from components.iam import service_role
 from components.kms import KeySpec, regional_key
 
 POSTGRES_PORT = 5432
-# The RSA 4096 G1 authority (valid to 2121): its root is bundled for every region in regions/rds_ca/, which
-# PgBouncer verifies Aurora against (RDS "Using SSL/TLS to encrypt a connection").
-CA_CERT_IDENTIFIER = "rds-ca-rsa4096-g1"
+# RDS's default RSA 2048 G1 authority (valid to 2061); regions/rds_ca/ bundles every G1 root of each region,
+# which PgBouncer verifies Aurora against (RDS "Using SSL/TLS to encrypt a connection").
+CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
 
 
 def cluster_parameters(engine_major: str) -> list[tuple[str, str, str]]:
@@ -31,9 +31,9 @@ def cluster_parameters(engine_major: str) -> list[tuple[str, str, str]]:
         # A transaction left open holds locks and vacuum back; PgBouncer would keep its server connection.
         ("idle_in_transaction_session_timeout", "60000", "immediate"),
         # Global write forwarding: read-your-writes within a session; forwarded sessions may use at most
-        # 10% of the writer's connections (part of the reserve the connection budget leaves free).
+        # 10% of the writer's connections (default 25), part of the reserve the connection budget leaves free.
         ("apg_write_forward.consistency_mode", "session", "immediate"),
-        ("aurora_fwd_writer_max_connections_pct", "10", "immediate"),
+        ("apg_write_forward.max_forwarding_connections_percent", "10", "immediate"),
     ]
 
 

@@ -145,7 +145,9 @@ class PgBouncer(pulumi.ComponentResource):
             k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
         ]
         pgbouncer = k8s.core.v1.ContainerArgs(
-            name="pgbouncer", image=args.images.pgbouncer, args=[pgbouncer_ini.INI_PATH],
+            # PgBouncer itself as PID 1, so it receives SIGTERM from the kubelet.
+            name="pgbouncer", image=args.images.pgbouncer, command=["/usr/bin/pgbouncer"],
+            args=[pgbouncer_ini.INI_PATH],
             ports=[k8s.core.v1.ContainerPortArgs(name="postgres", container_port=PGBOUNCER_PORT)],
             resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "500m", "memory": "256Mi"},
                                                            limits={"cpu": "1", "memory": "512Mi"}),

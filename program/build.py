@@ -25,8 +25,8 @@ from regions.shards import ShardMap
 
 PROTECTED_ENVIRONMENTS = frozenset({"prod"})
 # Pinned images (tag and the non-root user they run as); see the README's PgBouncer section.
-PGBOUNCER_IMAGES = Images(pgbouncer="ghcr.io/cloudnative-pg/pgbouncer:1.24.1",
-                          exporter="quay.io/prometheuscommunity/pgbouncer-exporter:v0.11.0", user_id=998)
+PGBOUNCER_IMAGES = Images(pgbouncer="ghcr.io/cloudnative-pg/pgbouncer:1.26.0",
+                          exporter="quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.1", user_id=998)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ AURORA_MAX_CONNECTIONS: dict[str, int] = {
 
 # Kept free of PgBouncer pools on every instance: rdsadmin and superuser-reserved slots, operators'
 # sessions, monitoring, and (on writers) the connections global write forwarding opens, which the
-# parameter group caps at 10% with aurora_fwd_writer_max_connections_pct.
+# parameter group caps at 10% with apg_write_forward.max_forwarding_connections_percent.
 CONNECTION_RESERVE_FRACTION = 0.15
 
 

@@ -32,7 +32,7 @@ def _certificates(region: str) -> list[tuple[str, datetime]]:
 def test_each_region_bundles_the_root_of_the_instances_authority(region: str) -> None:
     certificates = _certificates(region)
     assert f"Amazon RDS {region} Root CA {AUTHORITY_KEY[CA_CERT_IDENTIFIER]}" in [name for name, _ in certificates]
-    assert all(name.startswith(f"Amazon RDS {region} Root CA ") for name, _ in certificates)
+    assert sorted(name.rsplit(" CA ", 1)[1] for name, _ in certificates) == ["ECC384 G1", "RSA2048 G1", "RSA4096 G1"]
     assert all(end > datetime(2030, 1, 1, tzinfo=UTC) for _, end in certificates)
 
 
