@@ -1,7 +1,8 @@
 """`make plan`: run the program offline for a stack, print the summary, optionally write the plan document.
 
-Exit codes: 0 planned; 2 bad input (stack config or manifest), with the validation message and no
-document written.
+Exit codes: 0 planned with no mandatory guardrail violation; 1 planned, but a mandatory guardrail is
+violated (the document is still written, with the violations); 2 bad input (stack config or manifest),
+with the validation message and no document written.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-    from offline import document, engine, report
+    from offline import document, engine, guardrails, report
     from program.config import ConfigError
 
     # CI logs are not terminals: give the tables room instead of rich's 80-column default.
@@ -45,10 +46,17 @@ def main(argv: list[str] | None = None) -> int:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return 2
     doc = document.build(run)
+    violations = guardrails.evaluate(doc, guardrails.load_config(args.stack))
+    doc["policyViolations"] = guardrails.as_document(violations)
     report.render(doc, run.exports.get("shardAllocation") or [], out)
+    report.render_violations(doc["policyViolations"], guardrails.config_path(args.stack).name, out)
     if args.json:
         _write_atomically(args.json, json.dumps(doc, indent=2, sort_keys=False) + "\n")
         out.print(f"plan document: {args.json} ({len(doc['resources'])} resources)")
+    mandatory = [v for v in violations if v.enforcement == "mandatory"]
+    if mandatory:
+        err.print(f"[bold red]{len(mandatory)} mandatory guardrail violation(s)[/bold red]; `pulumi up` would refuse")
+        return 1
     return 0
 
 

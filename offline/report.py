@@ -237,3 +237,29 @@ def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: 
     console.print(edge_table(document))
     console.print(resources_table(document))
     console.print(types_table(document))
+
+
+def render_violations(violations: list[dict[str, Any]], config_name: str, console: Console) -> None:
+    """Guardrail results grouped by severity, mandatory first; advisory ones are counted per rule."""
+    mandatory = [v for v in violations if v["enforcement"] == "mandatory"]
+    advisory = [v for v in violations if v["enforcement"] != "mandatory"]
+    console.print(f"[bold]Guardrails[/bold] (policies/, config {config_name}): {len(mandatory)} mandatory and "
+                  f"{len(advisory)} advisory violation(s)")
+    if mandatory:
+        table = Table(title="Mandatory violations", title_justify="left")
+        for column in ("Severity", "Rule", "Violation"):
+            table.add_column(column)
+        for v in mandatory:
+            table.add_row(v["severity"], f"{v['id']} {v['policy']}", v["message"])
+        console.print(table)
+    if advisory:
+        counts = Counter((v["severity"], v["id"], v["policy"]) for v in advisory)
+        table = Table(title="Advisory violations", title_justify="left")
+        for column, justify in (("Severity", "left"), ("Rule", "left"), ("Count", "right"), ("First", "left")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+        for (severity, rule_id, policy), count in sorted(counts.items(), key=lambda kv: (order.get(kv[0][0], 9),
+                                                                                          kv[0][1])):
+            first = next(v["message"] for v in advisory if v["id"] == rule_id)
+            table.add_row(severity, f"{rule_id} {policy}", str(count), first)
+        console.print(table)

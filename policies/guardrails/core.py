@@ -11,6 +11,7 @@ Mandatory rules fail closed: a value that is unknown during preview is reported 
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,28 @@ def region_of(resource: Any) -> str | None:
 
 def environment(config: Mapping[str, Any] | None) -> str:
     return str((config or {}).get("environment") or "")
+
+
+def tagged_environment(provider: Any) -> str:
+    """The ``environment`` default tag of an AWS provider (JSON string or mapping), or ""."""
+    if provider is None:
+        return ""
+    tags = get(provider.props, "defaultTags")
+    if isinstance(tags, str):
+        try:
+            tags = json.loads(tags)
+        except ValueError:
+            return ""
+    value = get(tags, "tags.environment") if isinstance(tags, Mapping) else MISSING
+    return "" if value is MISSING else str(value)
+
+
+def _with_environment(config: Mapping[str, Any] | None, providers: Iterable[Any]) -> dict[str, Any]:
+    """The policy config, its environment filled in from the providers' default tags when not configured."""
+    merged = dict(config or {})
+    if not merged.get("environment"):
+        merged["environment"] = next((env for p in providers if (env := tagged_environment(p))), "")
+    return merged
 
 
 ENVIRONMENT_SCHEMA = {"environment": {"type": "string", "description": "the stack's environment (prod, dev, ...)"}}
@@ -164,7 +187,7 @@ class ResourceRule:
 
     def failures(self, args: ResourceValidationArgs) -> list[str]:
         """Failure texts for one resource (empty when it complies or the rule does not apply)."""
-        config = args.get_config()
+        config = _with_environment(args.get_config(), [args.provider])
         if args.resource_type not in self.types or _exempt(args.name, config):
             return []
         if self.prod_only and environment(config) != "prod":
@@ -206,7 +229,8 @@ class StackRule:
     defaults: Mapping[str, Any] = field(default_factory=dict)  # initial config of the pack
 
     def failures(self, args: StackValidationArgs) -> list[tuple[str, str | None]]:
-        config = {**self.defaults, **(args.get_config() or {})}
+        config = _with_environment({**self.defaults, **(args.get_config() or {})},
+                                   (getattr(r, "provider", None) for r in args.resources))
         resources = [r for r in args.resources if not _exempt(r.name, config)]
         try:
             return self.check(resources, config)

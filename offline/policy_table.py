@@ -1,0 +1,43 @@
+"""The README's table of guardrails, generated from the pack so it cannot drift (`make docs` rewrites it)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from guardrails.core import StackRule
+from guardrails.registry import all_rules
+from offline import guardrails  # puts the pack on the path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BEGIN, END = "<!-- guardrails:begin -->", "<!-- guardrails:end -->"
+
+
+def table() -> str:
+    lines = ["| Id | Policy | Scope | Severity | Enforcement | Mirrors | What it requires |",
+             "|---|---|---|---|---|---|---|"]
+    for rule in all_rules():
+        meta = rule.meta
+        scope = "stack" if isinstance(rule, StackRule) else ", ".join(t.split(":")[-1] for t in rule.types)
+        lines.append(f"| {meta.id} | `{meta.name}` | {scope} | {meta.severity.value} | "
+                     f"{meta.enforcement.value} | {', '.join(meta.mirrors) or '-'} | {meta.description} |")
+    return "\n".join(lines)
+
+
+def rewrite(text: str) -> str:
+    block = f"{BEGIN}\n{table()}\n{END}"
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"README.md has no {BEGIN} ... {END} block")
+    return pattern.sub(lambda _: block, text)
+
+
+def main() -> int:
+    README.write_text(rewrite(README.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"README.md: guardrail table rewritten ({len(all_rules())} rules; pack at {guardrails.PACK_DIR.name}/)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
