@@ -14,7 +14,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components import alarm_signals
+from components.alerts import alarm
 from components.aurora_region import CA_CERT_IDENTIFIER, POSTGRES_PORT, AuroraRegion
+from regions.schema import Alarms
 
 ENGINE = "aurora-postgresql"
 MASTER_USERNAME = "platform_admin"
@@ -38,6 +41,7 @@ class AuroraSite:
     base: AuroraRegion
     log_key_arn: pulumi.Input[str]
     provider: pulumi.ProviderResource
+    alert_topic_arn: pulumi.Input[str]  # the region's alert topic: alarms page through it
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class AuroraShardGroupArgs:
     log_retention_days: int
     home: AuroraSite
     secondaries: Sequence[AuroraSite]
+    alarms: Alarms
     protect: bool
 
 
@@ -83,6 +88,11 @@ class AuroraShardGroup(pulumi.ComponentResource):
             self.clusters[site.region] = self._cluster(site, primary=False, opts=pulumi.ResourceOptions.merge(
                 stateful, pulumi.ResourceOptions(depends_on=self.instances[home.region])))
             self.instances[site.region] = self._instances(site, args.secondary_instances)
+        for site in (home, *args.secondaries):
+            identifier = self.cluster_identifier(site)
+            for signal in alarm_signals.aurora(identifier, args.instance_class, site is not home, args.alarms):
+                alarm(f"{args.group_id}-{site.short_code}", identifier, signal, site.alert_topic_arn,
+                      pulumi.ResourceOptions(parent=self, provider=site.provider))
 
         primary = self.clusters[home.region]
         self.writer_endpoint = primary.endpoint

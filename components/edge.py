@@ -64,6 +64,8 @@ class EdgeArgs:
     waf_anomaly_threshold: Literal["low", "medium", "high"]
     waf_paranoia_level: int
     regions: Sequence[EdgeRegion]  # the first is the fallback
+    alert_emails: Sequence[str]
+    alert_webhook_url: str | None
     region_codes: Sequence[str]  # every Cloudflare region code, each served by exactly one region
 
     @property
@@ -109,6 +111,7 @@ class Edge(pulumi.ComponentResource):
                 opts=child)
             for host, label in ((args.api_hostname, "api"), (args.webhook_hostname, "webhook"))}
         self.records = self._dns(name, child)
+        self.pool_alerts = self._pool_alerts(name, child)
         self.rulesets = {
             "http_request_firewall_managed": self._managed_waf(name, child),
             "http_request_firewall_custom": self._custom_rules(name, child),
@@ -137,6 +140,27 @@ class Edge(pulumi.ComponentResource):
         serving = {code: r for r in self.args.regions for code in r.cloudflare_regions}
         return {code: [self.pools[serving[code].name].id, *(self.pools[dr].id for dr in serving[code].dr_regions)]
                 for code in self.args.region_codes}
+
+    def _pool_alerts(self, name: str, opts: pulumi.ResourceOptions) -> cf.NotificationPolicy | None:
+        """Pool health changes page the same on-call target as the AWS alarms."""
+        args = self.args
+        webhooks = None
+        if args.alert_webhook_url:
+            hook = cf.NotificationPolicyWebhooks(f"{name}-oncall", account_id=args.account_id,
+                                                 name=f"{args.environment} on-call", url=args.alert_webhook_url,
+                                                 opts=opts)
+            webhooks = [cf.NotificationPolicyMechanismsWebhookArgs(id=hook.id)]
+        emails = [cf.NotificationPolicyMechanismsEmailArgs(id=e) for e in args.alert_emails] or None
+        if webhooks is None and emails is None:
+            return None  # nobody to tell; the stack config names no alert target
+        return cf.NotificationPolicy(
+            f"{name}-pool-health", account_id=args.account_id, name=f"{args.environment} origin pool health",
+            alert_type="load_balancing_health_alert", enabled=True,
+            description="A regional pool became unhealthy or recovered",
+            mechanisms=cf.NotificationPolicyMechanismsArgs(emails=emails, webhooks=webhooks),
+            filters=cf.NotificationPolicyFiltersArgs(pool_ids=[p.id for p in self.pools.values()],
+                                                     new_healths=["Unhealthy", "Healthy"]),
+            opts=opts)
 
     def _dns(self, name: str, opts: pulumi.ResourceOptions) -> list[cf.DnsRecord]:
         """Proxied records for the hostnames; the load balancers take precedence while they are enabled."""

@@ -9,14 +9,18 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import alarm_signals
+from components.alerts import AlertTopic, AlertTopicArgs, alarm
 from components.aurora_region import AuroraRegion, AuroraRegionArgs
 from components.database_users import DatabaseUsers
 from components.eks import EksCluster, EksClusterArgs
 from components.ingress import GATEWAY_NAMESPACE, IngressArgs, RegionalIngress
 from components.kafka import KafkaArgs, KafkaCluster
 from components.kubernetes_baseline import BaselineArgs, KubernetesBaseline
+from components.monitoring import Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.pgbouncer import CLIENT_NAMESPACES, Images, PgBouncer, PgBouncerArgs, app_connection_secret
+from components.pgbouncer import NAMESPACE as PGBOUNCER_NAMESPACE
 from components.redis import REDIS_PORT, RedisArgs, RedisCluster
 from components.shard_map import ShardMapArgs, ShardMapPublication
 from regions.addressing import subnet_cidr
@@ -24,8 +28,8 @@ from regions.catalog import AWS_REGIONS
 from regions.eks_versions import EKS_VERSIONS, charts_for
 from regions.pgbouncer_ini import PoolSettings
 from regions.rules import PGBOUNCER_GROUP, SYSTEM_GROUP, WORKLOADS_GROUP
+from regions.schema import Alarms, Region, Topic
 from regions.schema import Network as NetworkSettings
-from regions.schema import Region, Topic
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class RegionStampArgs:
     admin_cidrs: Sequence[str]
     cloudflare_ipv4: Sequence[str]
     topics: Sequence[Topic]
+    alarms: Alarms
+    alert_emails: Sequence[str]
+    alert_webhook_url: str | None
     protect: bool  # protect stateful resources (prod)
 
 
@@ -50,6 +57,7 @@ class RegionStamp(pulumi.ComponentResource):
         partition = AWS_REGIONS[region.name].partition
         child = pulumi.ResourceOptions(parent=self)
         self.region_name = region.name
+        self.args = args
         self.network = Network(f"{region.short_code}-network", NetworkArgs(
             environment=args.environment,
             region=region.name,
@@ -141,6 +149,20 @@ class RegionStamp(pulumi.ComponentResource):
             client_security_group_id=workloads, log_key_arn=self.network.log_key.arn,
             admin_role_arn=args.admin_role_arn, protect=args.protect,
         ), opts=child)
+        self.alerts = AlertTopic(f"{region.short_code}-alerts", AlertTopicArgs(
+            environment=args.environment, region=region.name, short_code=region.short_code,
+            account_id=args.account_id, partition=partition, emails=args.alert_emails,
+            webhook_url=args.alert_webhook_url, protect=args.protect), opts=child)
+        self._alarms()
+        charts = charts_for(region.eks.kubernetes_version)
+        self.monitoring = Monitoring(f"{region.short_code}-monitoring", MonitoringArgs(
+            cluster=self.eks.ref, cluster_name=self.eks.name, region=region.name,
+            kubernetes_version=region.eks.kubernetes_version, chart=charts["kube-prometheus-stack"],
+            retention_days=args.alarms.prometheus_retention_days, storage_gib=args.alarms.prometheus_storage_gib,
+            storage_class="gp3-encrypted", replicas=2 if args.protect else 1,
+            system_node_group=f"{region.short_code}-{SYSTEM_GROUP}", pgbouncer_namespace=PGBOUNCER_NAMESPACE),
+            opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.eks.kubernetes},
+                                        depends_on=[self.baseline]))
         # Where applications find the streams and the cache of their region.
         k8s.core.v1.ConfigMap(
             f"{region.short_code}-platform-endpoints",
@@ -151,9 +173,24 @@ class RegionStamp(pulumi.ComponentResource):
                   "redis.port": str(REDIS_PORT), "redis.tls": "required",
                   "redis.credentialsSecretArn": self.cache.app_secret.arn},
             opts=pulumi.ResourceOptions(parent=self, provider=self.eks.kubernetes, depends_on=[self.baseline]))
-        self.args = args
         self.register_outputs({"vpcId": self.network.vpc_id, "clusterName": self.eks.name,
                                "ingressHostname": self.ingress.hostname})
+
+    def _alarms(self) -> None:
+        """CloudWatch alarms of the region's MSK cluster, cache and NAT gateways, routed to its topic."""
+        args, region = self.args, self.args.region
+        ident = f"{args.environment}-{region.short_code}"
+        topic = self.alerts.arn
+        for signal in alarm_signals.kafka(f"{ident}-kafka", region.kafka.brokers, args.alarms):
+            alarm(f"{region.short_code}-kafka", f"{ident}-kafka", signal, topic,
+                  pulumi.ResourceOptions(parent=self.kafka))
+        for signal in alarm_signals.cache(f"{ident}-cache", region.redis.shards, region.redis.replicas_per_shard,
+                                          args.alarms):
+            alarm(f"{region.short_code}-cache", f"{ident}-cache", signal, topic,
+                  pulumi.ResourceOptions(parent=self.cache))
+        nats = [(f"nat-{i + 1}", g.id) for i, g in enumerate(self.network.nat_gateways)]
+        for signal in alarm_signals.nat(nats):
+            alarm(f"{region.short_code}", ident, signal, topic, pulumi.ResourceOptions(parent=self.network))
 
     def serve_shards(self, published_map: pulumi.Input[dict[str, Any]], users: DatabaseUsers, rds_ca_bundle: str,
                      images: Images) -> None:

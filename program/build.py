@@ -50,14 +50,17 @@ def build(config: StackConfig, manifest: Manifest) -> Platform:
             RegionStampArgs(environment=manifest.environment, account_id=config.aws_account_id, region=region,
                             network=manifest.network, admin_role_arn=config.admin_role_arn,
                             admin_cidrs=config.admin_cidrs, cloudflare_ipv4=cloudflare_ipv4,
-                            topics=manifest.streams.topics, protect=protect),
+                            topics=manifest.streams.topics, alarms=manifest.alarms,
+                            alert_emails=config.alert_emails, alert_webhook_url=config.alert_webhook_url,
+                            protect=protect),
             opts=pulumi.ResourceOptions(providers={"aws": provider}))
     shard_map = ShardMap(manifest)
 
     def site(name: str) -> AuroraSite:
         stamp = stamps[name]
         return AuroraSite(region=name, short_code=manifest.region(name).short_code, base=stamp.aurora,
-                          log_key_arn=stamp.network.log_key.arn, provider=providers[name])
+                          log_key_arn=stamp.network.log_key.arn, provider=providers[name],
+                          alert_topic_arn=stamp.alerts.arn)
 
     # The global pieces: one Aurora Global Database per shard group, spanning its home and DR regions.
     shard_groups = {}
@@ -68,7 +71,7 @@ def build(config: StackConfig, manifest: Manifest) -> Platform:
             instance_class=aurora.instance_class, readers=aurora.readers,
             secondary_instances=aurora.secondary_instances, backup_retention_days=aurora.backup_retention_days,
             log_retention_days=aurora.log_retention_days, home=site(group.home_region),
-            secondaries=[site(r) for r in group.dr_regions], protect=protect))
+            secondaries=[site(r) for r in group.dr_regions], alarms=manifest.alarms, protect=protect))
 
     users = DatabaseUsers("platform-db", DatabaseUsersArgs(
         environment=manifest.environment,
@@ -111,7 +114,8 @@ def build(config: StackConfig, manifest: Manifest) -> Platform:
         regions=[EdgeRegion(name=r.name, short_code=r.short_code, cloudflare_regions=r.cloudflare_regions,
                             dr_regions=r.dr_regions, origin=stamps[r.name].ingress.hostname)
                  for r in manifest.regions],
-        region_codes=list(CLOUDFLARE_REGION_CODES)))
+        region_codes=list(CLOUDFLARE_REGION_CODES), alert_emails=config.alert_emails,
+        alert_webhook_url=config.alert_webhook_url))
     return Platform(manifest, shard_map, stamps, shard_groups, cloudflare_edge)
 
 

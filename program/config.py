@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -41,6 +42,9 @@ class StackConfig(BaseModel):
     # level (1-4; higher catches more and false-positives more).
     waf_anomaly_threshold: Literal["low", "medium", "high"] = "medium"
     waf_paranoia_level: Annotated[int, Field(ge=1, le=4)] = 2
+    # Who is paged: email addresses subscribed to every region's alert topic, and an HTTPS on-call endpoint.
+    alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]] = []
+    alert_webhook_url: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
 
     @field_validator("admin_cidrs")
     @classmethod
@@ -68,16 +72,28 @@ class StackConfig(BaseModel):
 
 
 KEYS: tuple[str, ...] = tuple(to_camel(name) for name in StackConfig.model_fields)
-OBJECT_KEYS = frozenset({"adminCidrs"})  # structured values: `pulumi config set --path 'adminCidrs[0]' ...`
+# Structured values: `pulumi config set --path 'global-platform:adminCidrs[0]' ...`.
+OBJECT_KEYS = frozenset({"adminCidrs", "alertEmails"})
 
 
 def stack_file(stack: str) -> str:
     return f"Pulumi.{stack}.yaml"
 
 
+def _decoded(value: Any) -> Any:
+    """Structured values arrive JSON-encoded from stack files; anything else is left for validation to judge."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def parse(values: dict[str, Any], stack: str) -> StackConfig:
     """Validate raw config values (camelCase keys without the project prefix)."""
     source = stack_file(stack)
+    values = {key: _decoded(value) if key in OBJECT_KEYS else value for key, value in values.items()}
     try:
         config = StackConfig.model_validate(values)
     except ValidationError as exc:

@@ -53,6 +53,7 @@ HELM_CHARTS: dict[str, HelmChart] = {
     for c in (
         HelmChart("aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0"),
         HelmChart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.14.0"),
+        HelmChart("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "85.1.2"),
     )
 }
 

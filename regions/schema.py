@@ -188,11 +188,28 @@ class Edge(Strict):
     static_ttl_seconds: Annotated[int, Field(ge=60, le=31_536_000, strict=True)]
 
 
+class Alarms(Strict):
+    """Thresholds of the CloudWatch alarms every data resource gets, and the in-cluster monitoring's size."""
+
+    aurora_cpu_percent: Annotated[int, Field(ge=10, le=100, strict=True)]
+    aurora_freeable_memory_mib: Annotated[int, Field(ge=64, strict=True)]
+    aurora_connections_percent: Annotated[int, Field(ge=10, le=100, strict=True)]  # of max_connections
+    aurora_global_lag_seconds: Annotated[int, Field(ge=1, le=3600, strict=True)]
+    kafka_disk_used_percent: Annotated[int, Field(ge=10, le=95, strict=True)]
+    cache_engine_cpu_percent: Annotated[int, Field(ge=10, le=100, strict=True)]
+    cache_memory_percent: Annotated[int, Field(ge=10, le=100, strict=True)]
+    cache_evictions_per_minute: Annotated[int, Field(ge=0, strict=True)]
+    cache_replication_lag_seconds: Annotated[int, Field(ge=1, le=3600, strict=True)]
+    prometheus_retention_days: Annotated[int, Field(ge=1, le=365, strict=True)]
+    prometheus_storage_gib: Annotated[int, Field(ge=10, le=16384, strict=True)]
+
+
 class Manifest(Strict):
     environment: Name
     logical_shards: Positive
     users_per_logical_shard: Positive
     network: Network
+    alarms: Alarms
     edge: Edge
     streams: Streams
     regions: list[Region] = Field(min_length=1)

@@ -184,9 +184,10 @@ def test_controller_roles_trust_only_pod_identity_of_their_cluster(plan: Doc) ->
                        for p in a["inputs"].get("podIdentityAssociations", [])]
         bound = {(a["inputs"]["namespace"], a["inputs"]["serviceAccount"]): a["inputs"]["roleArn"]
                  for a in associations}
-        assert set(bound) == {("kube-system", "aws-load-balancer-controller"), ("kube-system", "cluster-autoscaler")}
+        assert set(bound) == {("kube-system", "aws-load-balancer-controller"), ("kube-system", "cluster-autoscaler"),
+                              ("monitoring", "grafana")}
         role_arns = [*bound.values(), *(p["roleArn"] for p in addon_bound)]
-        assert len(set(role_arns)) == len(role_arns) == 4  # one role per controller
+        assert len(set(role_arns)) == len(role_arns) == 5  # one role per controller
         for arn in role_arns:
             (statement,) = json.loads(roles[arn]["inputs"]["assumeRolePolicy"])["Statement"]
             assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
@@ -214,8 +215,12 @@ def test_baseline_namespaces_enforce_restricted_pod_security(plan: Doc) -> None:
         namespaces = {n["inputs"]["metadata"]["name"]: n["inputs"]["metadata"]["labels"]
                       for n in of_type(plan, "kubernetes:core/v1:Namespace", region)}
         assert {"apps", "data", "ingress"} <= set(namespaces)
-        for labels in namespaces.values():
-            assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+        for name in ("apps", "data", "ingress"):
+            assert namespaces[name]["pod-security.kubernetes.io/enforce"] == "restricted"
+        # Only the monitoring namespace runs privileged pods (node-exporter), and it is audited as baseline.
+        assert {n for n, labels in namespaces.items()
+                if labels["pod-security.kubernetes.io/enforce"] != "restricted"} == {"monitoring"}
+        assert namespaces["monitoring"]["pod-security.kubernetes.io/audit"] == "baseline"
 
 
 def test_data_namespace_denies_by_default(plan: Doc) -> None:
@@ -230,7 +235,8 @@ def test_data_namespace_denies_by_default(plan: Doc) -> None:
 
 def test_platform_controllers_are_pinned_helm_releases_on_system_nodes(plan: Doc) -> None:
     for region in plan["regions"]:
-        releases = {r["inputs"]["chart"]: r["inputs"] for r in of_type(plan, "kubernetes:helm.sh/v3:Release", region)}
+        releases = {r["inputs"]["chart"]: r["inputs"] for r in of_type(plan, "kubernetes:helm.sh/v3:Release", region)
+                    if r["inputs"]["namespace"] == "kube-system"}
         assert set(releases) == {"aws-load-balancer-controller", "cluster-autoscaler", "metrics-server"}
         cluster_name = _cluster(plan, region)["inputs"]["name"]
         for release in releases.values():

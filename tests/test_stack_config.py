@@ -44,6 +44,8 @@ FAILURES: list[tuple[str, str, Any, str]] = [
     ("admin CIDR IPv6", "adminCidrs", ["2001:db8::/32"], "2001:db8::/32 is IPv6; the EKS public endpoint accepts IPv4"),
     ("admin CIDR with host bits", "adminCidrs", ["203.0.113.7/24"], "'203.0.113.7/24' is not a network in CIDR"),
     ("admin CIDRs not a list", "adminCidrs", "203.0.113.0/24", "Input should be a valid list"),
+    ("alert email malformed", "alertEmails", ["oncall"], "String should match pattern"),
+    ("alert webhook not HTTPS", "alertWebhookUrl", "http://oncall.example/hook", "String should match pattern"),
     ("WAF threshold unknown", "wafAnomalyThreshold", "paranoid", "Input should be 'low', 'medium' or 'high'"),
     ("WAF paranoia above 4", "wafParanoiaLevel", "5", "Input should be less than or equal to 4"),
     ("WAF paranoia not a number", "wafParanoiaLevel", "two", "Input should be a valid integer"),

@@ -1,0 +1,91 @@
+"""Where a region's alarms go: a KMS-encrypted SNS topic, subscribed by the on-call email(s) and endpoint.
+
+Also the alarm builders: one CloudWatch alarm per failure signal of each data resource, each routed to
+the topic of the region the resource lives in (alarms and their topic must share a region).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.kms import KeySpec, regional_key
+
+
+@dataclass(frozen=True)
+class AlertTopicArgs:
+    environment: str
+    region: str
+    short_code: str
+    account_id: str
+    emails: Sequence[str]
+    webhook_url: str | None  # an HTTPS on-call endpoint (PagerDuty, Opsgenie, ...)
+    protect: bool
+    partition: str = "aws"
+
+
+class AlertTopic(pulumi.ComponentResource):
+    def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:observability:AlertTopic", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # CloudWatch publishes to an encrypted topic only if it may use the topic's key.
+        self.key = regional_key(KeySpec(
+            environment=args.environment, region=args.region, short_code=args.short_code, account_id=args.account_id,
+            partition=args.partition, purpose="alerts", description="SNS alert topic encryption",
+            protect=args.protect, statements=[{
+                "Sid": "CloudWatchAlarmsPublish", "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
+            }]), child)
+        self.topic = aws.sns.Topic(
+            f"{args.short_code}-alerts", name=f"{args.environment}-{args.short_code}-alerts",
+            display_name=f"{args.environment} {args.region} alerts", kms_master_key_id=self.key.arn, opts=child)
+        aws.sns.TopicPolicy(
+            f"{args.short_code}-alerts", arn=self.topic.arn,
+            policy=self.topic.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Sid": "CloudWatchAlarmsOfThisAccount", "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Resource": arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}}}]})),
+            opts=pulumi.ResourceOptions(parent=self.topic))
+        sub_opts = pulumi.ResourceOptions(parent=self.topic)
+        for index, email in enumerate(args.emails):
+            aws.sns.TopicSubscription(f"{args.short_code}-alerts-email-{index}", topic=self.topic.arn,
+                                      protocol="email", endpoint=email, opts=sub_opts)
+        if args.webhook_url:
+            aws.sns.TopicSubscription(f"{args.short_code}-alerts-oncall", topic=self.topic.arn, protocol="https",
+                                      endpoint=args.webhook_url, endpoint_auto_confirms=True, opts=sub_opts)
+        self.arn = self.topic.arn
+        self.register_outputs({"topicArn": self.arn})
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One alarm: a metric, how it is aggregated, and when it pages."""
+
+    suffix: str  # distinguishes the alarm's name, e.g. "cpu"
+    namespace: str
+    metric: str
+    dimensions: dict[str, pulumi.Input[str]]
+    statistic: str
+    comparison: str
+    threshold: float
+    description: str
+    period: int = 300
+    evaluation_periods: int = 3
+
+
+def alarm(name: str, alarm_name: str, signal: Signal, topic_arn: pulumi.Input[str],
+          opts: pulumi.ResourceOptions) -> aws.cloudwatch.MetricAlarm:
+    return aws.cloudwatch.MetricAlarm(
+        f"{name}-{signal.suffix}", name=f"{alarm_name}-{signal.suffix}", namespace=signal.namespace,
+        metric_name=signal.metric, dimensions=signal.dimensions, statistic=signal.statistic,
+        comparison_operator=signal.comparison, threshold=signal.threshold, period=signal.period,
+        evaluation_periods=signal.evaluation_periods, datapoints_to_alarm=signal.evaluation_periods,
+        # Missing data from a resource that reports continuously is itself a failure signal.
+        treat_missing_data="breaching" if signal.comparison.startswith("LessThan") else "notBreaching",
+        alarm_description=signal.description, alarm_actions=[topic_arn], ok_actions=[topic_arn], opts=opts)

@@ -1,0 +1,142 @@
+"""Alarms as code for every data resource, the alert topics they page through, and in-cluster monitoring."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from components.alarm_signals import cache_node_ids
+from offline import stack_files
+from program.config import PROJECT
+from regions.loader import load, manifest_path
+from tests.conftest import plan as run_plan
+from tests.plan_helpers import Doc, of_type
+
+
+@pytest.fixture(params=["prod", "dev"])
+def plan(request: pytest.FixtureRequest) -> Doc:
+    return request.getfixturevalue(f"{request.param}_plan")
+
+
+def _topics(plan: Doc) -> dict[str, str]:
+    return {t["region"]: t["outputs"]["arn"] for t in of_type(plan, "aws:sns/topic:Topic")}
+
+
+def _alarms(plan: Doc) -> dict[str, dict[str, Any]]:
+    return {a["inputs"]["name"]: a for a in of_type(plan, "aws:cloudwatch/metricAlarm:MetricAlarm")}
+
+
+def test_alert_topics_are_encrypted_with_their_regions_key(plan: Doc) -> None:
+    keys = {k["outputs"]["arn"]: k for k in of_type(plan, "aws:kms/key:Key")}
+    topics = of_type(plan, "aws:sns/topic:Topic")
+    assert sorted(t["region"] for t in topics) == sorted(plan["regions"])
+    for topic in topics:
+        key = keys[topic["inputs"]["kmsMasterKeyId"]]
+        assert key["region"] == topic["region"]
+        statements = json.loads(key["inputs"]["policy"])["Statement"]
+        assert any(s["Principal"] == {"Service": "cloudwatch.amazonaws.com"} for s in statements)
+    subscriptions = of_type(plan, "aws:sns/topicSubscription:TopicSubscription")
+    assert {(s["region"], s["inputs"]["protocol"], s["inputs"]["endpoint"]) for s in subscriptions} == \
+        {(r, "email", "platform-oncall@example.com") for r in plan["regions"]}
+
+
+def test_every_aurora_cluster_has_its_alarms_routed_to_its_region(plan: Doc) -> None:
+    topics, alarms = _topics(plan), _alarms(plan)
+    for cluster in of_type(plan, "aws:rds/cluster:Cluster"):
+        ident = cluster["inputs"]["clusterIdentifier"]
+        expected = ["cpu", "memory", "connections"] + ([] if "masterPassword" in cluster["inputs"] else ["global-lag"])
+        for suffix in expected:
+            alarm = alarms[f"{ident}-{suffix}"]
+            assert alarm["region"] == cluster["region"], (ident, suffix)
+            assert alarm["inputs"]["alarmActions"] == [topics[cluster["region"]]]
+            assert alarm["inputs"]["dimensions"] == {"DBClusterIdentifier": ident}
+        assert (f"{ident}-global-lag" in alarms) == ("masterPassword" not in cluster["inputs"])
+
+
+def test_connection_alarm_tracks_max_connections(prod_plan: Doc) -> None:
+    manifest = load(manifest_path("prod"), "prod")
+    alarm = _alarms(prod_plan)["prod-use1-sg01-use1-connections"]
+    assert alarm["inputs"]["threshold"] == 5000 * manifest.alarms.aurora_connections_percent // 100
+
+
+def test_every_msk_cluster_has_partition_disk_and_controller_alarms(plan: Doc) -> None:
+    topics, alarms = _topics(plan), _alarms(plan)
+    manifest = load(manifest_path(plan["environment"]), plan["environment"])
+    for region in manifest.regions:
+        name = f"{plan['environment']}-{region.short_code}-kafka"
+        wanted = [f"{name}-offline-partitions", f"{name}-active-controller"] + \
+            [f"{name}-b{b}-{kind}" for b in range(1, region.kafka.brokers + 1) for kind in ("under-replicated", "disk")]
+        for alarm_name in wanted:
+            assert alarms[alarm_name]["inputs"]["alarmActions"] == [topics[region.name]], alarm_name
+            assert alarms[alarm_name]["inputs"]["dimensions"]["Cluster Name"] == name
+
+
+def test_every_cache_node_has_its_alarms(plan: Doc) -> None:
+    topics, alarms = _topics(plan), _alarms(plan)
+    for group in of_type(plan, "aws:elasticache/replicationGroup:ReplicationGroup"):
+        ident = group["inputs"]["replicationGroupId"]
+        nodes = cache_node_ids(ident, group["inputs"]["numNodeGroups"], group["inputs"]["replicasPerNodeGroup"])
+        assert len(nodes) == group["inputs"]["numNodeGroups"] * (1 + group["inputs"]["replicasPerNodeGroup"])
+        for node in nodes:
+            kinds = ["cpu", "memory", "evictions"] + ([] if node.endswith("-001") else ["replication-lag"])
+            for kind in kinds:
+                alarm = alarms[f"{ident}-{node.removeprefix(ident + '-')}-{kind}"]
+                assert alarm["inputs"]["dimensions"] == {"CacheClusterId": node}
+                assert alarm["inputs"]["alarmActions"] == [topics[group["region"]]]
+
+
+def test_every_nat_gateway_alarms_on_port_allocation_errors(plan: Doc) -> None:
+    alarms = [a for a in of_type(plan, "aws:cloudwatch/metricAlarm:MetricAlarm")
+              if a["inputs"]["metricName"] == "ErrorPortAllocation"]
+    nats = {n["outputs"]["id"]: n["region"] for n in of_type(plan, "aws:ec2/natGateway:NatGateway")}
+    assert {a["inputs"]["dimensions"]["NatGatewayId"]: a["region"] for a in alarms} == nats
+
+
+def test_alarms_page_only_their_own_regions_topic(plan: Doc) -> None:
+    topics = _topics(plan)
+    by_region: dict[str, int] = defaultdict(int)
+    for alarm in of_type(plan, "aws:cloudwatch/metricAlarm:MetricAlarm"):
+        assert alarm["inputs"]["alarmActions"] == [topics[alarm["region"]]] == alarm["inputs"]["okActions"]
+        by_region[alarm["region"]] += 1
+    assert set(by_region) == set(plan["regions"])
+
+
+def test_monitoring_stack_on_every_cluster(plan: Doc) -> None:
+    manifest = load(manifest_path(plan["environment"]), plan["environment"])
+    for region in manifest.regions:
+        (release,) = [r["inputs"] for r in of_type(plan, "kubernetes:helm.sh/v3:Release", region.name)
+                      if r["inputs"]["chart"] == "kube-prometheus-stack"]
+        spec = release["values"]["prometheus"]["prometheusSpec"]
+        assert spec["retention"] == f"{manifest.alarms.prometheus_retention_days}d"
+        storage = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+        assert storage["resources"]["requests"]["storage"] == f"{manifest.alarms.prometheus_storage_gib}Gi"
+        assert storage["storageClassName"] == "gp3-encrypted" and release["namespace"] == "monitoring"
+        (monitor,) = of_type(plan, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", region.name)
+        assert monitor["inputs"]["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "pgbouncer"}}
+        assert monitor["inputs"]["spec"]["endpoints"][0]["port"] == "metrics"
+        (dashboards,) = [c["inputs"] for c in of_type(plan, "kubernetes:core/v1:ConfigMap", region.name)
+                         if c["inputs"]["metadata"]["name"] == "platform-dashboards"]
+        assert set(dashboards["data"]) == {"pgbouncer.json", "data-tier.json"}
+        assert all(json.loads(text)["panels"] for text in dashboards["data"].values())
+
+
+def test_cloudflare_pool_health_pages_the_same_target(plan: Doc) -> None:
+    (policy,) = of_type(plan, "cloudflare:index/notificationPolicy:NotificationPolicy")
+    pools = {p["outputs"]["id"] for p in of_type(plan, "cloudflare:index/loadBalancerPool:LoadBalancerPool")}
+    assert policy["inputs"]["alertType"] == "load_balancing_health_alert"
+    assert set(policy["inputs"]["filters"]["poolIds"]) == pools
+    assert policy["inputs"]["mechanisms"]["emails"] == [{"id": "platform-oncall@example.com"}]
+
+
+def test_an_oncall_webhook_is_subscribed_everywhere() -> None:
+    values, secrets = stack_files.read("dev")
+    values[f"{PROJECT}:alertWebhookUrl"] = "https://events.pagerduty.example/integration/abc"
+    doc = run_plan("dev", config=values, secret_keys=secrets)
+    https = [s for s in of_type(doc, "aws:sns/topicSubscription:TopicSubscription")
+             if s["inputs"]["protocol"] == "https"]
+    assert sorted(s["region"] for s in https) == sorted(doc["regions"])
+    (policy,) = of_type(doc, "cloudflare:index/notificationPolicy:NotificationPolicy")
+    assert len(policy["inputs"]["mechanisms"]["webhooks"]) == 1
