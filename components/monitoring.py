@@ -37,6 +37,7 @@ class MonitoringArgs:
     replicas: int  # Prometheus replicas: 2 in prod so losing a node loses no metrics
     system_node_group: str
     pgbouncer_namespace: str
+    protect: bool
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -53,7 +54,8 @@ class Monitoring(pulumi.ComponentResource):
             "pod-security.kubernetes.io/warn": "baseline", "pod-security.kubernetes.io/warn-version": version}),
             opts=child)
         ns_opts = pulumi.ResourceOptions(parent=self.namespace)
-        password = random.RandomPassword(f"{prefix}-grafana-admin", length=32, special=False, opts=child)
+        password = random.RandomPassword(f"{prefix}-grafana-admin", length=32, special=False,
+                                         opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
         admin = k8s.core.v1.Secret(
             f"{prefix}-grafana-admin", metadata=k8s.meta.v1.ObjectMetaArgs(name="grafana-admin", namespace=NAMESPACE),
             string_data={"admin-user": "admin", "admin-password": password.result}, opts=ns_opts)

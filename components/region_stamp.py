@@ -160,7 +160,8 @@ class RegionStamp(pulumi.ComponentResource):
             kubernetes_version=region.eks.kubernetes_version, chart=charts["kube-prometheus-stack"],
             retention_days=args.alarms.prometheus_retention_days, storage_gib=args.alarms.prometheus_storage_gib,
             storage_class="gp3-encrypted", replicas=2 if args.protect else 1,
-            system_node_group=f"{region.short_code}-{SYSTEM_GROUP}", pgbouncer_namespace=PGBOUNCER_NAMESPACE),
+            system_node_group=f"{region.short_code}-{SYSTEM_GROUP}", pgbouncer_namespace=PGBOUNCER_NAMESPACE,
+            protect=args.protect),
             opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": self.eks.kubernetes},
                                         depends_on=[self.baseline]))
         # Where applications find the streams and the cache of their region.

@@ -47,6 +47,7 @@ def build(run: PlanRun) -> dict[str, Any]:
                 "dependencies": r.dependencies,
                 "protect": r.protect,
                 "ignoreChanges": r.ignore_changes,
+                "aliases": r.aliases,
             }
             for r in run.resources
         ],

@@ -36,6 +36,7 @@ class Registration:
     dependencies: list[str]
     protect: bool
     ignore_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)  # full URNs this registration answers to as well
 
 
 class InvalidInput(Exception):
@@ -68,6 +69,12 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[Registration] = []
         self._regions: dict[str, str | None] = {}  # urn -> region
 
+    def GetDeploymentInfo(self, request: Any) -> Any:
+        # Without alias specs the SDK sends every alias as a full URN, which the URN snapshot compares directly.
+        info = super().GetDeploymentInfo(request)
+        features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
+        return resource_pb2.DeploymentInfo(supportedFeatures=features)
+
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine qualifies a child's type with its parent's whole type chain, except the root stack's.
         if _is_resource(parent):
@@ -95,7 +102,8 @@ class RecordingMonitor(MockMonitor):
             parent=request.parent if _is_resource(request.parent) else None,
             provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
             region=region, inputs=inputs, outputs=state, dependencies=list(request.dependencies),
-            protect=bool(request.protect), ignore_changes=sorted(request.ignoreChanges)))
+            protect=bool(request.protect), ignore_changes=sorted(request.ignoreChanges),
+            aliases=sorted(request.aliasURNs)))
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, rid or "", state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=obj)

@@ -16,7 +16,7 @@ from tests.manifest_edits import set_path
 from tests.plan_helpers import Doc, by_urn, of_type
 
 KEYS = {"urn", "type", "name", "custom", "parent", "provider", "region", "inputs", "outputs", "dependencies",
-        "protect", "ignoreChanges"}
+        "protect", "ignoreChanges", "aliases"}
 
 
 def test_document_header(prod_plan: Doc) -> None:
