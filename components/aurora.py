@@ -97,6 +97,8 @@ class AuroraShardGroup(pulumi.ComponentResource):
         primary = self.clusters[home.region]
         self.writer_endpoint = primary.endpoint
         self.reader_endpoints = {region: c.reader_endpoint for region, c in self.clusters.items()}
+        # Each member's cluster (writer) endpoint: live only where the writer is now (see the switchover runbook).
+        self.cluster_endpoints = {region: c.endpoint for region, c in self.clusters.items()}
         self.register_outputs({"globalClusterIdentifier": self.identifier, "writerEndpoint": self.writer_endpoint,
                                "masterSecretArn": self.master_secret.arn})
 

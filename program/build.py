@@ -78,7 +78,8 @@ def build(config: StackConfig, manifest: Manifest) -> Platform:
         sites=[SecretSite(r.name, providers[r.name], stamps[r.name].aurora.secrets_key.arn) for r in manifest.regions],
         protect=protect))
     endpoints: pulumi.Output[dict[str, Any]] = pulumi.Output.from_input({
-        gid: {"writer": g.writer_endpoint, "readers": g.reader_endpoints} for gid, g in shard_groups.items()})
+        group.id: {"writer": shard_groups[group.id].cluster_endpoints[group.current_writer],
+                   "readers": shard_groups[group.id].reader_endpoints} for group in shard_map.groups})
 
     def published(region: str) -> pulumi.Output[dict[str, Any]]:
         def document(ends: dict[str, Any]) -> dict[str, Any]:

@@ -32,9 +32,9 @@ def read_only_database(group_id: str) -> str:
 
 
 def local_role(group: ShardGroup, region: str) -> LocalRole | None:
-    if group.home_region == region:
+    if group.current_writer == region:
         return "writer"
-    return "secondary" if region in group.dr_regions else None
+    return "secondary" if region in group.placement else None
 
 
 def hash_spec(logical_shards: int) -> dict[str, Any]:
@@ -54,6 +54,7 @@ def build(shard_map: ShardMap, region: str, endpoints: Mapping[str, GroupEndpoin
             "start": group.start,
             "end": group.end,
             "homeRegion": group.home_region,
+            "writerRegion": group.current_writer,
             "drRegions": list(group.dr_regions),
             "local": role,
             "database": group.id if role else None,

@@ -47,6 +47,7 @@ def check(manifest: Manifest) -> list[Finding]:
         *_cache(manifest),
         *_streams(manifest),
         *_edge(manifest),
+        *_writers(manifest),
     ]
 
 
@@ -350,3 +351,18 @@ def _edge(manifest: Manifest) -> Iterator[Finding]:
         yield Finding("edge.auth_requests_per_minute",
                       f"must not exceed api_requests_per_minute ({edge.auth_requests_per_minute} > "
                       f"{edge.api_requests_per_minute}): authentication paths get the stricter limit")
+
+
+def _writers(manifest: Manifest) -> Iterator[Finding]:
+    placement: dict[str, tuple[str, ...]] = {}
+    for region in manifest.regions:
+        for k in range(1, region.shard_groups + 1):
+            placement[f"{region.short_code}-sg{k:02d}"] = (region.name, *region.dr_regions)
+    for gid, writer in manifest.writer_regions.items():
+        field = f"writer_regions.{gid}"
+        if gid not in placement:
+            yield Finding(field, f"{gid} is not a shard group of this manifest")
+        elif writer == placement[gid][0]:
+            yield Finding(field, f"{writer} is {gid}'s home region; remove the entry once the writer is back home")
+        elif writer not in placement[gid]:
+            yield Finding(field, f"{writer} holds no copy of {gid} (its copies: {', '.join(placement[gid])})")

@@ -211,6 +211,9 @@ class Manifest(Strict):
     network: Network
     alarms: Alarms
     edge: Edge
+    # Shard groups whose writer is not in their home region right now (after a switchover or failover, see
+    # docs/runbooks/aurora-switchover.md): group id -> the region holding the writer.
+    writer_regions: dict[str, str] = {}
     streams: Streams
     regions: list[Region] = Field(min_length=1)
 

@@ -32,6 +32,7 @@ class Route:
     logical_shard: int
     group_id: str
     home_region: str
+    writer_region: str  # where writes land now (the home region unless a switchover moved the writer)
     region: str  # the region whose copy of the map answered
     local: str | None  # "writer", "secondary" or None when the group has no copy here
     database: str | None  # PgBouncer database for reads and writes (writes forwarded on a secondary)
@@ -61,7 +62,7 @@ class ShardMapReader:
         group = self._groups[bisect.bisect_right(self._starts, shard) - 1]
         pgbouncer = self.document["pgbouncer"]
         return Route(user_id=str(user_id), logical_shard=shard, group_id=group["id"], home_region=group["homeRegion"],
-                     region=self.region, local=group["local"], database=group["database"],
+                     writer_region=group.get("writerRegion", group["homeRegion"]), region=self.region, local=group["local"], database=group["database"],
                      read_only_database=group["readOnlyDatabase"], host=pgbouncer["host"], port=pgbouncer["port"])
 
     @staticmethod

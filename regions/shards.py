@@ -39,6 +39,11 @@ class ShardGroup:
     dr_regions: tuple[str, ...]
     start: int
     end: int
+    writer_region: str = ""  # where the writer is now; the home region unless the manifest records a switchover
+
+    @property
+    def current_writer(self) -> str:
+        return self.writer_region or self.home_region
 
     @property
     def placement(self) -> tuple[str, ...]:
@@ -70,8 +75,9 @@ class ShardMap:
             size = region.logical_shards.size // region.shard_groups
             for k in range(region.shard_groups):
                 start = region.logical_shards.start + k * size
-                groups.append(ShardGroup(shard_group_id(region.short_code, k + 1), k + 1, region.name,
-                                         tuple(region.dr_regions), start, start + size))
+                gid = shard_group_id(region.short_code, k + 1)
+                groups.append(ShardGroup(gid, k + 1, region.name, tuple(region.dr_regions), start, start + size,
+                                         self.manifest.writer_regions.get(gid, "")))
         return tuple(sorted(groups, key=lambda g: g.start))
 
     @cached_property

@@ -191,6 +191,13 @@ PROD_FAILURES: list[tuple[str, Edit, str, str]] = [
     ("webhook path not absolute", _set("edge.webhook_path", "telegram"), "edge.webhook_path",
      "String should match pattern"),
     ("edge block missing", lambda d: d.pop("edge"), "edge", "required key is missing"),
+    ("switchover of an unknown group", _set("writer_regions", {"use1-sg09": "eu-west-1"}),
+     "writer_regions.use1-sg09", "use1-sg09 is not a shard group of this manifest"),
+    ("switchover to a region without a copy", _set("writer_regions", {"use1-sg01": "ap-south-1"}),
+     "writer_regions.use1-sg01", "ap-south-1 holds no copy of use1-sg01 (its copies: us-east-1, eu-west-1, "
+                                 "ap-southeast-1)"),
+    ("switchover recorded to the home region", _set("writer_regions", {"use1-sg01": "us-east-1"}),
+     "writer_regions.use1-sg01", "us-east-1 is use1-sg01's home region; remove the entry"),
     ("too many cache nodes", _set("regions.0.redis.shards", 31),
      "regions[0].redis.shards (us-east-1)",
      "31 shards x (1 primary + 2 replicas) = 93 nodes exceed ElastiCache's default quota of 90 nodes per cluster"),
