@@ -6,9 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from guardrails.core import StackRule
-from guardrails.registry import all_rules
-from offline import guardrails  # puts the pack on the path
+from offline.guardrails import PACK_DIR, StackRule, all_rules
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- guardrails:begin -->", "<!-- guardrails:end -->"
@@ -35,7 +33,7 @@ def rewrite(text: str) -> str:
 
 def main() -> int:
     README.write_text(rewrite(README.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"README.md: guardrail table rewritten ({len(all_rules())} rules; pack at {guardrails.PACK_DIR.name}/)")
+    print(f"README.md: guardrail table rewritten ({len(all_rules())} rules; pack at {PACK_DIR.name}/)")
     return 0
 
 

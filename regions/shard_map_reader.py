@@ -62,7 +62,8 @@ class ShardMapReader:
         group = self._groups[bisect.bisect_right(self._starts, shard) - 1]
         pgbouncer = self.document["pgbouncer"]
         return Route(user_id=str(user_id), logical_shard=shard, group_id=group["id"], home_region=group["homeRegion"],
-                     writer_region=group.get("writerRegion", group["homeRegion"]), region=self.region, local=group["local"], database=group["database"],
+                     writer_region=group.get("writerRegion", group["homeRegion"]), region=self.region,
+                     local=group["local"], database=group["database"],
                      read_only_database=group["readOnlyDatabase"], host=pgbouncer["host"], port=pgbouncer["port"])
 
     @staticmethod

@@ -97,6 +97,19 @@ def _with_environment(config: Mapping[str, Any] | None, providers: Iterable[Any]
 ENVIRONMENT_SCHEMA = {"environment": {"type": "string", "description": "the stack's environment (prod, dev, ...)"}}
 
 
+def plain(value: Any, mappings: bool = False) -> Any:
+    """A proxied policy value with its lists (and, if asked, mappings) as plain Python values.
+
+    Reading an unknown part raises UnknownValueError. Mappings stay proxies by default, so an unknown
+    member is reported at its own path when a check reads it.
+    """
+    if mappings and isinstance(value, Mapping):
+        return {k: plain(value[k], mappings) for k in value}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [plain(v, mappings) for v in value]
+    return value
+
+
 def get(props: Any, path: str) -> Any:
     """The value at a dotted path (``vpcConfig.endpointPublicAccess``), or MISSING; list indexes are digits."""
     node = props
@@ -111,7 +124,7 @@ def get(props: Any, path: str) -> Any:
             node = node[int(part)]
         else:
             return MISSING
-    return node
+    return plain(node)
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,9 @@ class Check:
     wrong: Any
     missing_ok: bool = False  # an absent value passes (the provider's default is safe)
     when: Callable[[Any], bool] | None = None  # applies only to resources this selects
+    # A value unknown during preview is still set (an output of another resource, e.g. a key's ARN): presence
+    # checks accept it; every other check fails closed on it when the rule is mandatory.
+    unknown_ok: bool = False
 
     def failure(self, props: Any) -> str | None:
         if self.when is not None and not self.when(props):
@@ -135,7 +151,7 @@ class Check:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    text = repr(plain(value, mappings=True))
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -158,7 +174,7 @@ def one_of(allowed: Iterable[Any], wrong: Any) -> dict[str, Any]:
 
 
 def present(wrong: Any = "") -> dict[str, Any]:
-    return {"test": lambda v: v not in ("", [], {}), "expect": "must be set", "wrong": wrong}
+    return {"test": lambda v: v not in ("", [], {}), "expect": "must be set", "wrong": wrong, "unknown_ok": True}
 
 
 def at_least(minimum: float, wrong: Any) -> dict[str, Any]:
@@ -197,7 +213,8 @@ class ResourceRule:
             try:
                 failure = check.failure(args.props)
             except UnknownValueError:
-                failure = f"{check.path} is unknown during preview; failing closed" if self.meta.mandatory else None
+                closed = self.meta.mandatory and not check.unknown_ok
+                failure = f"{check.path} is unknown during preview; failing closed" if closed else None
             if failure:
                 found.append(failure)
         if self.custom is not None:

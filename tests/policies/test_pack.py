@@ -56,3 +56,17 @@ def test_config_can_disable_a_rule(prod_plan: Any) -> None:
     assert not [v for v in guardrails.evaluate(doc, config) if v.id == "A2"]
     config = {"aurora-cluster-storage-encrypted": {"enforcementLevel": "advisory"}}
     assert {v.enforcement for v in guardrails.evaluate(doc, config) if v.id == "A2"} == {"advisory"}
+
+
+def test_make_plan_exits_1_on_a_mandatory_violation(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from offline import plan
+
+    # Secret rotation is advisory (dev has no rotation yet); a stack config may make it mandatory.
+    monkeypatch.setattr(guardrails, "load_config", lambda stack: {
+        "secretsmanager-secret-rotation": {"enforcementLevel": "mandatory"}})
+    document = tmp_path / "plan.json"
+    assert plan.main(["--stack", "dev", "--json", str(document)]) == 1
+    import json
+
+    written = json.loads(document.read_text())
+    assert {v["id"] for v in written["policyViolations"] if v["enforcement"] == "mandatory"} == {"S10"}

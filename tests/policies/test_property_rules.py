@@ -48,8 +48,10 @@ def test_wrong_value_fails(case: tuple[ResourceRule, Check], prod_plan: Any) -> 
     assert f"[{rule.meta.id}] subject: {chk.path} {chk.expect} (got {chk.wrong!r})" in found
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[0].meta.mandatory],
-                         ids=[_id(c) for c in CASES if c[0].meta.mandatory])
+FAIL_CLOSED = [c for c in CASES if c[0].meta.mandatory and not c[1].unknown_ok]
+
+
+@pytest.mark.parametrize("case", FAIL_CLOSED, ids=[_id(c) for c in FAIL_CLOSED])
 def test_mandatory_rules_fail_closed_on_unknown_values(case: tuple[ResourceRule, Check], prod_plan: Any) -> None:
     from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
@@ -57,3 +59,17 @@ def test_mandatory_rules_fail_closed_on_unknown_values(case: tuple[ResourceRule,
     resource_type, props = baseline(prod_plan, rule, chk.when)
     found = violations(rule, resource_type, with_value(props, chk.path, UNKNOWN_STRING_VALUE), config=PROD)
     assert f"[{rule.meta.id}] subject: {chk.path} is unknown during preview; failing closed" in found
+
+
+PRESENCE = [c for c in CASES if c[1].unknown_ok]
+
+
+@pytest.mark.parametrize("case", PRESENCE, ids=[_id(c) for c in PRESENCE])
+def test_presence_checks_accept_a_value_known_only_after_apply(case: tuple[ResourceRule, Check],
+                                                              prod_plan: Any) -> None:
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    rule, chk = case
+    resource_type, props = baseline(prod_plan, rule, chk.when)
+    found = violations(rule, resource_type, with_value(props, chk.path, UNKNOWN_STRING_VALUE), config=PROD)
+    assert not [f for f in found if chk.path in f]

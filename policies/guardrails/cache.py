@@ -1,0 +1,125 @@
+"""ElastiCache (Valkey/Redis OSS) replication groups in cluster mode: reference table 2 (E).
+
+All of E1..E10 apply; the program creates no stand-alone aws.elasticache.Cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import ResourceValidationArgs, Severity
+
+from guardrails.core import MISSING, Meta, ResourceRule, StackRule, at_least, check, equals, get, is_true, present
+
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+
+
+def _plain(value: Any) -> Any:
+    """Policy proxies as plain lists and dicts, so messages show the values and not the proxy objects."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _show(value: Any) -> str:
+    text = repr(_plain(value))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _non_empty_list(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str) and len(value) > 0
+
+
+def _authentication(props: Any, _args: ResourceValidationArgs) -> list[str]:
+    groups = get(props, "userGroupIds")
+    token = get(props, "authToken")
+    if _non_empty_list(groups) or (token is not MISSING and token != ""):
+        return []
+    expect = "must be non-empty, or authToken set (RBAC user group or AUTH token)"
+    if groups is MISSING:
+        return [f"userGroupIds is not set; it {expect}"]
+    return [f"userGroupIds {expect} (got {_show(groups)})"]
+
+
+def _security_groups(props: Any, _args: ResourceValidationArgs) -> list[str]:
+    groups = get(props, "securityGroupIds")
+    expect = "must list at least one security group (else the VPC's default group applies)"
+    if groups is MISSING:
+        return [f"securityGroupIds is not set; it {expect}"]
+    return [] if _non_empty_list(groups) else [f"securityGroupIds {expect} (got {_show(groups)})"]
+
+
+RULES: list[ResourceRule | StackRule] = [
+    ResourceRule(
+        Meta("E1", "elasticache-at-rest-encryption", "ElastiCache replication groups encrypt data at rest",
+             Severity.MEDIUM, mandatory=True,
+             remediation="Set at_rest_encryption_enabled=True on the aws.elasticache.ReplicationGroup (a change "
+                         "replaces the group: plan it with a snapshot restore).",
+             mirrors=("ElastiCache.4", "CKV_AWS_29")),
+        (REPLICATION_GROUP,), (check("atRestEncryptionEnabled", **is_true()),)),
+    ResourceRule(
+        Meta("E2", "elasticache-customer-managed-key",
+             "ElastiCache replication groups encrypt at rest with a customer-managed KMS key",
+             Severity.MEDIUM, mandatory=True,
+             remediation="Set kms_key_id on the aws.elasticache.ReplicationGroup to a customer-managed key of its "
+                         "region.",
+             mirrors=("CKV_AWS_191",)),
+        (REPLICATION_GROUP,), (check("kmsKeyId", **present()),)),
+    ResourceRule(
+        Meta("E3", "elasticache-in-transit-encryption", "ElastiCache replication groups require TLS",
+             Severity.MEDIUM, mandatory=True,
+             remediation='Set transit_encryption_enabled=True and transit_encryption_mode="required" on the '
+                         "aws.elasticache.ReplicationGroup.",
+             mirrors=("ElastiCache.5", "CKV_AWS_30")),
+        (REPLICATION_GROUP,), (check("transitEncryptionEnabled", **is_true()),
+                               check("transitEncryptionMode", **equals("required", wrong="preferred"),
+                                     missing_ok=True))),
+    ResourceRule(
+        Meta("E4", "elasticache-auth", "ElastiCache replication groups require authentication (RBAC or AUTH)",
+             Severity.MEDIUM, mandatory=True,
+             remediation="Attach an aws.elasticache.UserGroup via user_group_ids (preferred), or set auth_token from "
+                         "a secret; transit encryption (E3) must be on for either.",
+             mirrors=("ElastiCache.6", "CKV_AWS_31")),
+        (REPLICATION_GROUP,), custom=_authentication),
+    ResourceRule(
+        Meta("E5", "elasticache-automatic-failover", "ElastiCache replication groups fail over automatically",
+             Severity.MEDIUM, mandatory=False,
+             remediation="Set automatic_failover_enabled=True (needs replicas_per_node_group >= 1).",
+             mirrors=("ElastiCache.3", "CKV2_AWS_50")),
+        (REPLICATION_GROUP,), (check("automaticFailoverEnabled", **is_true()),)),
+    ResourceRule(
+        Meta("E6", "elasticache-multi-az", "ElastiCache replication groups are Multi-AZ",
+             Severity.MEDIUM, mandatory=False, remediation="Set multi_az_enabled=True on the ReplicationGroup.",
+             mirrors=()),
+        (REPLICATION_GROUP,), (check("multiAzEnabled", **is_true()),)),
+    ResourceRule(
+        Meta("E7", "elasticache-backups", "ElastiCache replication groups keep automatic snapshots",
+             Severity.HIGH, mandatory=True,
+             remediation="Set snapshot_retention_limit to 1..35 days (and a snapshot_window) on the ReplicationGroup.",
+             mirrors=("ElastiCache.1",)),
+        (REPLICATION_GROUP,), (check("snapshotRetentionLimit", **at_least(1, wrong=0)),)),
+    ResourceRule(
+        Meta("E8", "elasticache-auto-minor-upgrade", "ElastiCache replication groups take minor upgrades",
+             Severity.HIGH, mandatory=False,
+             remediation="Leave auto_minor_version_upgrade unset or set it to True on the ReplicationGroup.",
+             mirrors=("ElastiCache.2", "CKV_AWS_322")),
+        (REPLICATION_GROUP,), (check("autoMinorVersionUpgrade", **is_true(), missing_ok=True),)),
+    ResourceRule(
+        Meta("E9", "elasticache-subnet-group", "ElastiCache replication groups use their own subnet group",
+             Severity.HIGH, mandatory=True,
+             remediation="Create an aws.elasticache.SubnetGroup over the private data subnets and set "
+                         "subnet_group_name to it (never 'default', which uses the default VPC).",
+             mirrors=("ElastiCache.7", "CKV_AWS_323")),
+        (REPLICATION_GROUP,), (check("subnetGroupName", test=lambda v: v not in ("", "default"),
+                                     expect="must name a subnet group other than 'default'", wrong="default"),)),
+    ResourceRule(
+        Meta("E10", "elasticache-security-group", "ElastiCache replication groups have a security group attached",
+             Severity.MEDIUM, mandatory=True,
+             remediation="Set security_group_ids to the cache tier's security group (ingress from the EKS node/pod "
+                         "groups only).",
+             mirrors=("CKV2_AWS_5",)),
+        (REPLICATION_GROUP,), custom=_security_groups),
+]
