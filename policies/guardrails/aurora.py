@@ -26,6 +26,9 @@ from guardrails.core import (
     present,
     region_of,
 )
+from guardrails.core import (
+    show as _show,
+)
 
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -39,18 +42,6 @@ QUERY_LOGGING = {"log_statement": "none", "log_min_duration_statement": "-1"}  #
 MIN_POSTGRES_MAJOR = 12
 
 
-def _plain(value: Any) -> Any:
-    """Policy proxies as plain lists and dicts, so messages show the values and not the proxy objects."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _show(value: Any) -> str:
-    text = repr(_plain(value))
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # --- custom checks -----------------------------------------------------------------------------------------

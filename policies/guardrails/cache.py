@@ -5,28 +5,17 @@ All of E1..E10 apply; the program creates no stand-alone aws.elasticache.Cluster
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from guardrails.core import MISSING, Meta, ResourceRule, StackRule, at_least, check, equals, get, is_true, present
+from guardrails.core import show as _show
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
 
-def _plain(value: Any) -> Any:
-    """Policy proxies as plain lists and dicts, so messages show the values and not the proxy objects."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _show(value: Any) -> str:
-    text = repr(_plain(value))
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _non_empty_list(value: Any) -> bool:

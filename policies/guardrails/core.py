@@ -147,16 +147,22 @@ class Check:
         value = get(props, self.path)
         if value is MISSING:
             return None if self.missing_ok else f"{self.path} is not set; it {self.expect}"
-        return None if self.test(value) else f"{self.path} {self.expect} (got {_show(value)})"
+        return None if self.test(value) else f"{self.path} {self.expect} (got {show(value)})"
 
 
-def _show(value: Any) -> str:
-    text = repr(plain(value, mappings=True))
+def plain_all(value: Any) -> Any:
+    """A proxied policy value entirely as plain dicts and lists (for comparisons and messages)."""
+    return plain(value, mappings=True)
+
+
+def show(value: Any) -> str:
+    """A value as violation messages print it: plain, and cut at 80 characters."""
+    text = repr(plain_all(value))
     return text if len(text) <= 80 else text[:77] + "..."
 
 
 def equals(expected: Any, wrong: Any) -> dict[str, Any]:
-    return {"test": lambda v: v == expected, "expect": f"must be {_show(expected)}", "wrong": wrong}
+    return {"test": lambda v: v == expected, "expect": f"must be {show(expected)}", "wrong": wrong}
 
 
 def is_true() -> dict[str, Any]:

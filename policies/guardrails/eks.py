@@ -28,6 +28,9 @@ from guardrails.core import (
     present,
     region_of,
 )
+from guardrails.core import (
+    show as _show,
+)
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -43,18 +46,6 @@ KUBERNETES_VERSIONS_KEY = "kubernetesVersions"
 DEFAULT_KUBERNETES_VERSIONS = ("1.34", "1.35")
 
 
-def _plain(value: Any) -> Any:
-    """Policy proxies as plain lists and dicts, so messages show the values and not the proxy objects."""
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _show(value: Any) -> str:
-    text = repr(_plain(value))
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _is_list(value: Any) -> bool:
