@@ -20,7 +20,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0
 SERVER_PACKAGES := postgresql pgbouncer
 
-.PHONY: plan test lint bench docs urn-snapshot servers clean
+.PHONY: plan test lint bench docs diff urn-snapshot servers clean
 
 plan: $(STAMP) ## Offline plan of STACK (default prod); JSON=path also writes the plan document
 	$(RUN) -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(MANIFEST),--manifest $(MANIFEST))
@@ -38,6 +38,9 @@ servers: ## PostgreSQL and PgBouncer from Debian's packages, installed when miss
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(RUN) -m mypy .
+
+diff: $(STAMP) ## Markdown of what HEAD changes against BASE (plan documents or `pulumi preview --json`)
+	$(RUN) -m offline.diff --base $(BASE) --head $(HEAD)
 
 urn-snapshot: $(STAMP) ## Record the stateful URNs of STACK on purpose (a reviewed change)
 	$(RUN) -m offline.urn_snapshot --stack $(STACK)

@@ -1,0 +1,161 @@
+"""`make diff BASE=a.json HEAD=b.json`: what a change does to the infrastructure, as Markdown for a pull request.
+
+Reads plan documents (`make plan JSON=...`) or `pulumi preview --json` output. It counts additions,
+changes and deletions per region and component, lists property changes, flags replacements and deletions
+of stateful resources as data loss, and shows guardrail violations introduced or fixed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from offline.urn_snapshot import STATEFUL_TYPES
+
+# Properties whose change makes the provider replace the resource (pulumi-aws schema `forceNew`; curated).
+REPLACING: dict[str, frozenset[str]] = {
+    "aws:rds/globalCluster:GlobalCluster": frozenset({"globalClusterIdentifier", "engine", "storageEncrypted",
+                                                      "databaseName"}),
+    "aws:rds/cluster:Cluster": frozenset({"clusterIdentifier", "engine", "kmsKeyId", "storageEncrypted",
+                                          "dbSubnetGroupName", "masterUsername", "databaseName", "snapshotIdentifier"}),
+    "aws:rds/clusterInstance:ClusterInstance": frozenset({"identifier", "clusterIdentifier", "engine",
+                                                          "dbSubnetGroupName"}),
+    "aws:msk/cluster:Cluster": frozenset({"clusterName", "encryptionInfo", "brokerNodeGroupInfo.clientSubnets",
+                                          "brokerNodeGroupInfo.securityGroups"}),
+    "aws:elasticache/replicationGroup:ReplicationGroup": frozenset({"replicationGroupId", "atRestEncryptionEnabled",
+                                                                    "kmsKeyId", "subnetGroupName", "engine"}),
+    "aws:eks/cluster:Cluster": frozenset({"name", "encryptionConfig", "kubernetesNetworkConfig",
+                                          "bootstrapSelfManagedAddons"}),
+    "aws:kms/key:Key": frozenset({"customerMasterKeySpec", "keyUsage", "multiRegion"}),
+    "aws:secretsmanager/secret:Secret": frozenset({"name"}),
+    "aws:ec2/vpc:Vpc": frozenset({"cidrBlock"}),
+    "kafka:index/topic:Topic": frozenset({"name", "replicationFactor"}),
+    "random:index/randomPassword:RandomPassword": frozenset({"length", "special", "overrideSpecial", "keepers"}),
+}
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    region: str | None
+    inputs: Mapping[str, Any]
+
+
+@dataclass
+class Side:
+    resources: dict[str, Resource]
+    violations: set[tuple[str, str, str]] = field(default_factory=set)  # (enforcement, id, message)
+    # From `pulumi preview --json`: the engine's own verdict per URN (create, update, replace, delete, ...).
+    operations: dict[str, str] = field(default_factory=dict)
+
+
+def load(path: Path) -> Side:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if "steps" in data:  # pulumi preview --json
+        resources: dict[str, Resource] = {}
+        operations: dict[str, str] = {}
+        for step in data["steps"]:
+            state = step.get("newState") or step.get("oldState") or {}
+            urn = str(step.get("urn") or state.get("urn"))
+            operations[urn] = str(step.get("op", "same"))
+            resources[urn] = Resource(urn, state.get("type") or urn.split("::")[2].split("$")[-1], None,
+                                      state.get("inputs") or {})
+        return Side(resources, operations=operations)
+    resources = {r["urn"]: Resource(r["urn"], r["type"], r["region"], r["inputs"])
+                 for r in data["resources"] if r["custom"]}
+    violations = {(v["enforcement"], v["id"], v["message"]) for v in data.get("policyViolations") or []}
+    return Side(resources, violations)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested inputs as dotted paths; lists are compared whole."""
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, inner in value.items():
+            out.update(flatten(inner, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def changed_paths(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    old, new = flatten(before), flatten(after)
+    return sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
+
+
+def replaces(resource_type: str, paths: list[str]) -> list[str]:
+    forcing = REPLACING.get(resource_type, frozenset())
+    return [p for p in paths if any(p == f or p.startswith(f + ".") for f in forcing)]
+
+
+def _component(resource: Resource) -> str:
+    module, name = resource.type.split(":")[1:3]
+    return f"{module.split('/')[0]}/{name}" if module not in ("index", "") else f"{resource.type.split(':')[0]}/{name}"
+
+
+def render(base: Side, head: Side, limit: int = 40) -> str:
+    added = [head.resources[u] for u in sorted(head.resources.keys() - base.resources.keys())]
+    deleted = [base.resources[u] for u in sorted(base.resources.keys() - head.resources.keys())]
+    changes: list[tuple[Resource, list[str]]] = []
+    for urn in sorted(base.resources.keys() & head.resources.keys()):
+        paths = changed_paths(base.resources[urn].inputs, head.resources[urn].inputs)
+        if paths or head.operations.get(urn, "same") != "same":
+            changes.append((head.resources[urn], paths))
+    replaced = [(r, replaces(r.type, p)) for r, p in changes
+                if replaces(r.type, p) or head.operations.get(r.urn) == "replace"]
+    data_loss = [r for r in deleted if r.type in STATEFUL_TYPES] + [r for r, _ in replaced if r.type in STATEFUL_TYPES]
+
+    lines = ["## Infrastructure diff", ""]
+    if data_loss:
+        lines += ["### :warning: Data loss", "",
+                  "These stateful resources would be deleted or replaced. If this is a rename, add an alias; "
+                  "otherwise make sure the data is moved first.", ""]
+        lines += [f"- `{r.urn}`" for r in data_loss]
+        lines.append("")
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for kind, items in (("added", added), ("changed", [r for r, _ in changes]), ("deleted", deleted)):
+        for r in items:
+            counts[(r.region or "global", _component(r), kind)] += 1
+    lines += ["### Summary", "", "| Region | Component | Added | Changed | Deleted |", "|---|---|---:|---:|---:|"]
+    for region, component in sorted({(k[0], k[1]) for k in counts}):
+        lines.append(f"| {region} | {component} | {counts[(region, component, 'added')]} | "
+                     f"{counts[(region, component, 'changed')]} | {counts[(region, component, 'deleted')]} |")
+    if not counts:
+        lines.append("| - | no changes | 0 | 0 | 0 |")
+    lines.append("")
+    if changes:
+        lines += ["### Property changes", ""]
+        for r, paths in changes[:limit]:
+            forced = replaces(r.type, paths)
+            note = f" (replacement: {', '.join(forced)})" if forced else ""
+            lines.append(f"- `{r.urn.split('::')[-1]}` ({_component(r)}, {r.region or 'global'}){note}: "
+                         + ", ".join(f"`{p}`" for p in paths[:8]) + (" ..." if len(paths) > 8 else ""))
+        if len(changes) > limit:
+            lines.append(f"- ... and {len(changes) - limit} more")
+        lines.append("")
+    introduced, fixed = head.violations - base.violations, base.violations - head.violations
+    if introduced or fixed:
+        lines += ["### Guardrails", ""]
+        lines += [f"- introduced ({level}): {message}" for level, _, message in sorted(introduced)]
+        lines += [f"- fixed ({level}): {message}" for level, _, message in sorted(fixed)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make diff", description=__doc__)
+    parser.add_argument("--base", type=Path, required=True)
+    parser.add_argument("--head", type=Path, required=True)
+    args = parser.parse_args(argv)
+    print(render(load(args.base), load(args.head)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
