@@ -33,8 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-    from offline import document, engine, guardrails, report
+    from offline import capacity_report, document, engine, guardrails, report
+    from operations.needs import quota_uses
     from program.config import ConfigError
+    from regions import capacity, cost, prices
+    from regions.loader import load as load_manifest
+    from regions.loader import manifest_path
 
     # CI logs are not terminals: give the tables room instead of rich's 80-column default.
     width = None if sys.stdout.isatty() else 150
@@ -46,9 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return 2
     doc = document.build(run)
+    manifest = load_manifest(args.manifest or manifest_path(doc["environment"]), doc["environment"])
+    doc["capacity"] = capacity.report(manifest, quota_uses(manifest))
+    doc["cost"] = cost.report(manifest, prices.default_book())
     violations = guardrails.evaluate(doc, guardrails.load_config(args.stack))
     doc["policyViolations"] = guardrails.as_document(violations)
     report.render(doc, run.exports.get("shardAllocation") or [], out)
+    capacity_report.render_capacity(doc["capacity"], out)
+    capacity_report.render_cost(doc["cost"], out)
     report.render_violations(doc["policyViolations"], guardrails.config_path(args.stack).name, out)
     if args.json:
         _write_atomically(args.json, json.dumps(doc, indent=2, sort_keys=False) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from regions.loads import aurora_instances
 from regions.rds_facts import RdsQuotas, rds_quotas
 from regions.schema import Manifest
 
@@ -31,10 +32,8 @@ def rds_needs(manifest: Manifest) -> list[RdsNeeds]:
     """Per region: primaries of its own shard groups (writer + readers) and secondaries it hosts."""
     needs = []
     for region in manifest.regions:
-        clusters, instances = region.shard_groups, region.shard_groups * (1 + region.aurora.readers)
-        for home in manifest.regions:
-            if region.name in home.dr_regions:
-                clusters += home.shard_groups
-                instances += home.shard_groups * home.aurora.secondary_instances
+        clusters = region.shard_groups + sum(h.shard_groups for h in manifest.regions if region.name in h.dr_regions)
+        instances = sum(count for _, count in aurora_instances(manifest, region).values())
         needs.append(RdsNeeds(region.name, clusters, instances, 1, rds_quotas(region.name)))
     return needs
+

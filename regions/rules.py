@@ -14,8 +14,8 @@ from regions.kafka_facts import (
     PARTITION_REPLICAS_PER_BROKER,
     REPLICATORS_PER_REGION,
     TOPICS_PER_REPLICATOR,
-    partition_replicas_per_broker,
 )
+from regions.loads import kafka_replicas_per_broker, kafka_sources, worst_connection_load
 from regions.rds_facts import AURORA_MAX_CONNECTIONS, CONNECTION_RESERVE_FRACTION, usable_connections
 from regions.schema import Manifest, Region
 
@@ -237,7 +237,7 @@ def _aurora(manifest: Manifest) -> Iterator[Finding]:
                           f"prod keeps {PROD_BACKUP_RETENTION_DAYS} days of backups, Aurora's maximum "
                           f"(got {region.aurora.backup_retention_days})")
     for i, region in enumerate(manifest.regions):
-        worst = _worst_connection_load(manifest, region, known)
+        worst = worst_connection_load(manifest, region, known)
         if worst is None:
             continue
         load, target, instance_class, databases = worst
@@ -249,29 +249,6 @@ def _aurora(manifest: Manifest) -> Iterator[Finding]:
                           f"database(s) = {load} server connections to {target} exceed the {usable} usable on "
                           f"{instance_class} (max_connections {AURORA_MAX_CONNECTIONS[instance_class]} less a "
                           f"{CONNECTION_RESERVE_FRACTION:.0%} reserve); lower the pool or max_replicas")
-
-
-def _worst_connection_load(manifest: Manifest, region: Region,
-                           known: set[str]) -> tuple[int, str, str, int] | None:
-    """The most server connections this region's PgBouncer fleet can open to one Aurora instance.
-
-    In its home region a group's ``<group>`` pool goes to the writer and ``<group>_ro`` to the readers
-    (to the writer too when there are none). In a DR region both pools reach the local secondary. An
-    endpoint may route every connection to one instance, so each load is counted against one instance.
-    """
-    per_database = region.pgbouncer.max_replicas * region.pgbouncer.default_pool_size
-    loads: list[tuple[int, str, str, int]] = []
-    if region.name in known:
-        databases = 1 if region.aurora.readers else 2
-        loads.append((databases * per_database, f"the writers of {region.name}'s shard groups",
-                      region.aurora.instance_class, databases))
-    for home in manifest.regions:
-        if region.name in home.dr_regions and home.name in known:
-            loads.append((2 * per_database, f"the secondaries of {home.name}'s shard groups in {region.name}",
-                          home.aurora.instance_class, 2))
-    if not loads:
-        return None
-    return max(loads, key=lambda item: item[0] / usable_connections(item[2]))
 
 
 def _cache(manifest: Manifest) -> Iterator[Finding]:
@@ -322,7 +299,7 @@ def _streams(manifest: Manifest) -> Iterator[Finding]:
             yield Finding(_at(i, region, "kafka.max_storage_gib"),
                           f"must be at least storage_gib ({kafka.max_storage_gib} < {kafka.storage_gib}); "
                           "MSK storage only grows")
-        sources = [s for s in manifest.regions if region.name in s.dr_regions]
+        sources = kafka_sources(manifest, region)
         if len(sources) > REPLICATORS_PER_REGION:
             yield Finding(_at(i, region, "name"),
                           f"receives {len(sources)} MSK Replicators, over the quota of {REPLICATORS_PER_REGION} per "
@@ -333,7 +310,7 @@ def _streams(manifest: Manifest) -> Iterator[Finding]:
                           f"{kafka.broker_type} has no partition recommendation in regions/kafka_facts.py; use an "
                           "m7g (or m5) size")
             continue
-        load = partition_replicas_per_broker(local, per_source * len(sources), kafka.brokers)
+        load = kafka_replicas_per_broker(manifest, region)
         if load > limit:
             yield Finding(_at(i, region, "kafka.brokers"),
                           f"{load:.0f} partition replicas per broker exceed AWS's recommended {limit} for "

@@ -1,0 +1,102 @@
+"""`make plan`'s capacity, quota and cost tables, read from the plan document's `capacity` and `cost` sections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+COMPONENTS = ("aurora", "eks", "kafka", "cache", "network")
+
+
+def _pct(value: float | None) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:.0f}%"
+    return f"[bold red]{text}[/bold red]" if value > 100 else text
+
+
+def capacity_table(capacity: dict[str, Any]) -> Table:
+    table = Table(title="Capacity per region", title_justify="left")
+    for column in ("Region", "Users", "Logical shards", "Shard groups", "Writers / readers / DR secondaries",
+                   "Connection budget (busiest instance)", "Kafka replicas per broker", "Cache nodes / quota",
+                   "EKS nodes (max)", "Pod capacity (max)"):
+        table.add_column(column, justify="left" if column == "Region" else "right")
+    for region, c in capacity["regions"].items():
+        budget, kafka, cache, eks = c["connectionBudget"], c["kafka"], c["cache"], c["eks"]
+        table.add_row(
+            region, f"{c['users']:,}", f"{c['logicalShards']:,}", str(c["shardGroups"]),
+            f"{c['aurora']['writers']} / {c['aurora']['readers']} / {c['aurora']['hostedSecondaries']}",
+            f"{budget['serverConnections']:,} of {budget['usable']:,} ({_pct(budget['percent'])})" if budget else "-",
+            f"{kafka['partitionReplicasPerBroker']:,} of {kafka['recommended'] or '?'} ({_pct(kafka['percent'])})",
+            f"{cache['nodes']} / {cache['quota']} ({_pct(cache['percent'])})",
+            f"{eks['nodesDesired']} ({eks['nodesMax']})", f"{eks['podsDesired']:,} ({eks['podsMax']:,})")
+    return table
+
+
+def quota_table(capacity: dict[str, Any]) -> Table:
+    """One row per default quota the plan touches, fullest first: need / default per region, red when over."""
+    regions = list(capacity["regions"])
+    cells: dict[str, dict[str, dict[str, Any]]] = {}
+    for region, c in capacity["regions"].items():
+        for q in c["quotas"]:
+            cells.setdefault(q["quota"], {})[region] = q
+    table = Table(title="Default quotas: need / default limit (per region, AZ or cluster as the quota counts)",
+                  title_justify="left")
+    table.add_column("Quota")
+    for region in regions:
+        table.add_column(region, justify="right")
+    for quota, per_region in sorted(cells.items(), key=lambda kv: -max(q["percent"] for q in kv[1].values())):
+        row = []
+        for region in regions:
+            q = per_region.get(region)
+            text = f"{q['need']} / {q['limit']}" if q else "-"
+            row.append(f"[bold red]{text}[/bold red]" if q and q["need"] > q["limit"] else text)
+        table.add_row(quota, *row)
+    return table
+
+
+def render_capacity(capacity: dict[str, Any], console: Console) -> None:
+    console.print(capacity_table(capacity))
+    console.print(quota_table(capacity))
+    exceeded = capacity["quotasExceeded"]
+    if exceeded:
+        console.print(f"[bold red]{len(exceeded)} default quota(s) exceeded[/bold red]; request increases before "
+                      "`pulumi up` (`make preflight` checks the account's actual quotas):")
+        for line in exceeded:
+            console.print(f"  - {line}", markup=False)
+    else:
+        console.print("No default quota is exceeded.")
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def cost_table(cost: dict[str, Any]) -> Table:
+    estimated = set(cost["estimatedRegions"])
+    table = Table(title=f"Monthly cost, on-demand list prices ({cost['currency']}, {cost['hoursPerMonth']:g} h)",
+                  title_justify="left")
+    for column in ("Region", *COMPONENTS, "Total"):
+        table.add_column(column, justify="left" if column == "Region" else "right")
+    for region, parts in cost["regions"].items():
+        label = f"{region} (estimated)" if region in estimated else region
+        table.add_row(label, *(_usd(parts.get(c, 0.0)) for c in COMPONENTS), _usd(parts["total"]))
+    totals = [sum(parts.get(c, 0.0) for parts in cost["regions"].values()) for c in COMPONENTS]
+    table.add_row("[bold]all regions[/bold]", *(_usd(t) for t in totals), f"[bold]{_usd(cost['monthlyTotal'])}[/bold]")
+    return table
+
+
+def render_cost(cost: dict[str, Any], console: Console) -> None:
+    console.print(cost_table(cost))
+    bound = "at least " if cost["lowerBound"] else ""
+    per_user = cost["usdPerUserMonth"]
+    console.print(f"Total {bound}{_usd(cost['monthlyTotal'])} per month for {cost['users']:,} users: "
+                  f"${per_user:.6f} per user per month (${per_user * 1_000_000:,.0f} per million users).")
+    if cost["estimatedRegions"]:
+        console.print(f"Estimated: {', '.join(cost['estimatedRegions'])} use us-east-1 list prices until "
+                      "`make prices` refreshes them from the AWS Price List API.")
+    if cost["unpriced"]:
+        console.print("Unpriced (no list price in regions/prices.json): " + "; ".join(cost["unpriced"]), markup=False)
+    console.print("Not counted: " + ", ".join(cost["excluded"]) + ".")

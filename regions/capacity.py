@@ -1,0 +1,93 @@
+"""What the manifest asks of each region against its limits: the plan document's `capacity` section.
+
+Per region: users, logical shards and shard groups; Aurora writers, readers and hosted secondaries; the
+PgBouncer connection budget on the busiest instance; Kafka partition replicas per broker against AWS's
+recommendation; Redis nodes against the per-cluster quota; EKS nodes and pod capacity; and every default
+quota the region would exceed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from regions.cache_facts import NODES_PER_CLUSTER_QUOTA
+from regions.eks_facts import max_pods
+from regions.kafka_facts import PARTITION_REPLICAS_PER_BROKER
+from regions.loads import aurora_instances, kafka_replicas_per_broker, worst_connection_load
+from regions.rds_facts import AURORA_MAX_CONNECTIONS, usable_connections
+from regions.schema import Manifest, Region
+
+
+def _percent(used: float, limit: float) -> float:
+    return round(100 * used / limit, 1)
+
+
+def _connections(manifest: Manifest, region: Region) -> dict[str, Any] | None:
+    known = {r.name for r in manifest.regions if r.aurora.instance_class in AURORA_MAX_CONNECTIONS}
+    worst = worst_connection_load(manifest, region, known)
+    if worst is None:
+        return None
+    load, target, instance_class, _ = worst
+    usable = usable_connections(instance_class)
+    return {"busiest": target, "instanceClass": instance_class, "serverConnections": load, "usable": usable,
+            "percent": _percent(load, usable)}
+
+
+def _eks(region: Region) -> dict[str, Any]:
+    groups = region.eks.node_groups
+    return {
+        "nodesDesired": sum(g.desired_size for g in groups),
+        "nodesMax": sum(g.max_size for g in groups),
+        # A node group's pods per node follow its smallest instance type (the one that caps a mixed group).
+        "podsDesired": sum(g.desired_size * min(max_pods(t) for t in g.instance_types) for g in groups),
+        "podsMax": sum(g.max_size * min(max_pods(t) for t in g.instance_types) for g in groups),
+    }
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """What the plan needs of one default quota in one region (per AZ or per cluster where the quota is)."""
+
+    region: str
+    quota: str
+    need: int
+    limit: int
+
+    @property
+    def percent(self) -> float:
+        return _percent(self.need, self.limit)
+
+    def shortfall(self) -> str:
+        return f"{self.region}: {self.quota} {self.need} > default quota {self.limit}; request an increase"
+
+
+def region_capacity(manifest: Manifest, region: Region, quotas: list[QuotaUse]) -> dict[str, Any]:
+    instances = aurora_instances(manifest, region)
+    limit = PARTITION_REPLICAS_PER_BROKER.get(region.kafka.broker_type)
+    replicas = kafka_replicas_per_broker(manifest, region)
+    return {
+        "users": region.logical_shards.size * manifest.users_per_logical_shard,
+        "logicalShards": region.logical_shards.size,
+        "shardGroups": region.shard_groups,
+        "aurora": {
+            "writers": instances["writers"][1],
+            "readers": instances["readers"][1],
+            "hostedSecondaries": sum(n for role, (_, n) in instances.items() if role.startswith("secondaries")),
+        },
+        "connectionBudget": _connections(manifest, region),
+        "kafka": {"brokers": region.kafka.brokers, "partitionReplicasPerBroker": round(replicas),
+                  "recommended": limit, "percent": _percent(replicas, limit) if limit else None},
+        "cache": {"nodes": region.redis.nodes, "quota": NODES_PER_CLUSTER_QUOTA,
+                  "percent": _percent(region.redis.nodes, NODES_PER_CLUSTER_QUOTA)},
+        "eks": _eks(region),
+        "quotas": [{"quota": q.quota, "need": q.need, "limit": q.limit, "percent": q.percent} for q in quotas],
+    }
+
+
+def report(manifest: Manifest, needs: list[QuotaUse]) -> dict[str, Any]:
+    # RDS first: ap-south-1's halved instance quota is the one a growing plan meets first.
+    exceeded = sorted((q for q in needs if q.need > q.limit), key=lambda q: (not q.quota.startswith("rds"), q.region))
+    return {"regions": {r.name: region_capacity(manifest, r, [q for q in needs if q.region == r.name])
+                        for r in manifest.regions},
+            "quotasExceeded": [q.shortfall() for q in exceeded]}

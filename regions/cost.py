@@ -1,0 +1,100 @@
+"""Monthly on-demand cost of what the manifest asks for, per region and component, from regions/prices.json.
+
+Counted: Aurora instances (writers, readers and the DR secondaries each region hosts), EKS control planes
+and node groups at their desired size (first instance type), MSK brokers and their provisioned storage,
+ElastiCache nodes and NAT gateway hours. Not counted (usage-driven, no sizing in the manifest): data
+transfer, Aurora storage and I/O, NAT data processing, MSK Replicator, load balancers, interface
+endpoints, KMS, Secrets Manager, CloudWatch and Cloudflare. A line whose price is missing is listed as
+unpriced; a total that contains one is a lower bound, and says so.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from regions.loads import aurora_instances
+from regions.prices import PriceBook
+from regions.schema import Manifest, Region
+
+EXCLUDED = ("data transfer", "Aurora storage and I/O", "NAT data processing", "MSK Replicator",
+            "load balancers", "VPC interface endpoints", "KMS", "Secrets Manager", "CloudWatch", "Cloudflare")
+
+
+@dataclass(frozen=True)
+class Line:
+    region: str
+    component: str
+    item: str
+    quantity: float  # instances (hourly items) or GB (GB-month items)
+    unit_usd: float | None
+    monthly_usd: float | None
+    estimated: bool
+
+    @property
+    def priced(self) -> bool:
+        return self.monthly_usd is not None
+
+
+def _wants(region: Region, manifest: Manifest) -> list[tuple[str, str, float]]:
+    """(component, price item, quantity) for everything the region runs."""
+    wants: list[tuple[str, str, float]] = []
+    for instance_class, count in aurora_instances(manifest, region).values():
+        if count:
+            wants.append(("aurora", f"rds/{instance_class}", count))
+    wants.append(("eks", "eks/cluster", 1))
+    for group in region.eks.node_groups:
+        wants.append(("eks", f"ec2/{group.instance_types[0]}", group.desired_size))
+    kafka = region.kafka
+    wants += [("kafka", f"msk/{kafka.broker_type}", kafka.brokers),
+              ("kafka", "msk/storage", kafka.brokers * kafka.storage_gib)]
+    wants.append(("cache", f"elasticache/{region.redis.engine}/{region.redis.node_type}", region.redis.nodes))
+    nat = region.availability_zones if manifest.network.nat_gateways == "per_az" else 1
+    wants.append(("network", "ec2/nat-gateway", nat))
+    return wants
+
+
+def lines(manifest: Manifest, book: PriceBook) -> list[Line]:
+    """Same items in one region are merged (e.g. two node groups of one instance type)."""
+    merged: dict[tuple[str, str, str], float] = defaultdict(float)
+    for region in manifest.regions:
+        for component, item, quantity in _wants(region, manifest):
+            merged[(region.name, component, item)] += quantity
+    out = []
+    for (region_name, component, item), quantity in merged.items():
+        price = book.lookup(item, region_name)
+        if price is None:
+            out.append(Line(region_name, component, item, quantity, None, None, False))
+            continue
+        hours = book.hours_per_month if price.unit == "hour" else 1
+        out.append(Line(region_name, component, item, quantity, price.usd,
+                        round(price.usd * quantity * hours, 2), price.estimated))
+    return out
+
+
+def report(manifest: Manifest, book: PriceBook) -> dict[str, Any]:
+    """The plan document's `cost` section."""
+    items = lines(manifest, book)
+    by_region: dict[str, dict[str, float]] = {r.name: defaultdict(float) for r in manifest.regions}
+    for line in items:
+        by_region[line.region][line.component] += line.monthly_usd or 0.0
+    total = round(sum(line.monthly_usd or 0.0 for line in items), 2)
+    users = manifest.logical_shards * manifest.users_per_logical_shard
+    unpriced = [f"{line.region}: {line.item} x {line.quantity:g}" for line in items if not line.priced]
+    return {
+        "currency": book.currency,
+        "hoursPerMonth": book.hours_per_month,
+        "regions": {name: {c: round(v, 2) for c, v in sorted(comps.items())} | {"total": round(sum(comps.values()), 2)}
+                    for name, comps in by_region.items()},
+        "monthlyTotal": total,
+        "users": users,
+        "usdPerUserMonth": round(total / users, 6) if users else None,
+        "estimatedRegions": sorted({line.region for line in items if line.estimated}),
+        "unpriced": unpriced,
+        "lowerBound": bool(unpriced),
+        "excluded": list(EXCLUDED),
+        "lines": [{"region": line.region, "component": line.component, "item": line.item, "quantity": line.quantity,
+                   "unitUsd": line.unit_usd, "monthlyUsd": line.monthly_usd, "estimated": line.estimated}
+                  for line in items],
+    }
