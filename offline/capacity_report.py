@@ -93,7 +93,7 @@ def render_cost(cost: dict[str, Any], console: Console) -> None:
     bound = "at least " if cost["lowerBound"] else ""
     per_user = cost["usdPerUserMonth"]
     console.print(f"Total {bound}{_usd(cost['monthlyTotal'])} per month for {cost['users']:,} users: "
-                  f"${per_user:.6f} per user per month (${per_user * 1_000_000:,.0f} per million users).")
+                  f"${per_user:.6f} per user per month (${cost['usdPerMillionUsersMonth']:,.0f} per million users).")
     if cost["estimatedRegions"]:
         console.print(f"Estimated: {', '.join(cost['estimatedRegions'])} use us-east-1 list prices until "
                       "`make prices` refreshes them from the AWS Price List API.")

@@ -2,7 +2,8 @@
 
 Reads plan documents (`make plan JSON=...`) or `pulumi preview --json` output. It counts additions,
 changes and deletions per region and component, lists property changes, flags replacements and deletions
-of stateful resources as data loss, and shows guardrail violations introduced or fixed.
+of stateful resources as data loss, and shows guardrail violations introduced or fixed, and the cost and
+capacity deltas when both plan documents carry those sections (a preview has neither).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class Side:
     violations: set[tuple[str, str, str]] = field(default_factory=set)  # (enforcement, id, message)
     # From `pulumi preview --json`: the engine's own verdict per URN (create, update, replace, delete, ...).
     operations: dict[str, str] = field(default_factory=dict)
+    cost: Mapping[str, Any] | None = None
+    capacity: Mapping[str, Any] | None = None
 
 
 def load(path: Path) -> Side:
@@ -71,7 +74,7 @@ def load(path: Path) -> Side:
     resources = {r["urn"]: Resource(r["urn"], r["type"], r["region"], r["inputs"])
                  for r in data["resources"] if r["custom"]}
     violations = {(v["enforcement"], v["id"], v["message"]) for v in data.get("policyViolations") or []}
-    return Side(resources, violations)
+    return Side(resources, violations, cost=data.get("cost"), capacity=data.get("capacity"))
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -145,7 +148,69 @@ def render(base: Side, head: Side, limit: int = 40) -> str:
         lines += [f"- introduced ({level}): {message}" for level, _, message in sorted(introduced)]
         lines += [f"- fixed ({level}): {message}" for level, _, message in sorted(fixed)]
         lines.append("")
+    lines += cost_delta(base.cost, head.cost) + capacity_delta(base.capacity, head.capacity)
     return "\n".join(lines)
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def _signed_usd(value: float) -> str:
+    return f"{'+' if value >= 0 else '-'}${abs(value):,.0f}"
+
+
+def cost_delta(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[str]:
+    """Monthly cost per region and in total, base -> head, when it moved."""
+    if not base or not head or base["monthlyTotal"] == head["monthlyTotal"]:
+        return []
+    regions = list(dict.fromkeys([*base["regions"], *head["regions"]]))
+    lines = ["### Cost (monthly, on-demand list prices)", "",
+             "| Region | Base | Head | Change |", "|---|---:|---:|---:|"]
+    for region in regions:
+        old = base["regions"].get(region, {}).get("total", 0.0)
+        new = head["regions"].get(region, {}).get("total", 0.0)
+        if old != new:
+            lines.append(f"| {region} | {_usd(old)} | {_usd(new)} | {_signed_usd(new - old)} |")
+    old, new = base["monthlyTotal"], head["monthlyTotal"]
+    lines.append(f"| **total** | {_usd(old)} | {_usd(new)} | **{_signed_usd(new - old)}** "
+                 f"({(new - old) / old:+.1%}) |" if old else f"| **total** | - | {_usd(new)} | |")
+    per_user = head.get("usdPerUserMonth")
+    if per_user is not None:
+        lines.append("")
+        lines.append(f"Head: ${per_user:.6f} per user per month"
+                     + (" (a lower bound: some items are unpriced)" if head.get("lowerBound") else "") + ".")
+    return [*lines, ""]
+
+
+def _capacity_leaves(capacity: Mapping[str, Any]) -> dict[tuple[str, str], Any]:
+    """(region, dotted path) -> value; quotas keyed by their name instead of their list position."""
+    leaves: dict[tuple[str, str], Any] = {}
+    for region, figures in capacity["regions"].items():
+        rest = {k: v for k, v in figures.items() if k != "quotas"}
+        leaves |= {(region, path): value for path, value in flatten(rest).items()}
+        leaves |= {(region, f"quota {q['quota']}"): f"{q['need']} / {q['limit']}" for q in figures.get("quotas", [])}
+    return leaves
+
+
+def capacity_delta(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[str]:
+    """Every capacity figure that changed, and default quotas newly exceeded or back within limits."""
+    if not base or not head:
+        return []
+    old, new = _capacity_leaves(base), _capacity_leaves(head)
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    exceeded = sorted(set(head["quotasExceeded"]) - set(base["quotasExceeded"]))
+    relieved = sorted(set(base["quotasExceeded"]) - set(head["quotasExceeded"]))
+    if not (changed or exceeded or relieved):
+        return []
+    lines = ["### Capacity", ""]
+    lines += [f"- :warning: newly over a default quota: {item}" for item in exceeded]
+    lines += [f"- back within a default quota: {item}" for item in relieved]
+    if changed:
+        lines += [*([""] if exceeded or relieved else []), "| Region | Figure | Base | Head |", "|---|---|---:|---:|"]
+        lines += [f"| {region} | {path} | {old.get((region, path), '-')} | {new.get((region, path), '-')} |"
+                  for region, path in changed]
+    return [*lines, ""]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,10 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-    from offline import capacity_report, document, engine, guardrails, report
-    from operations.needs import quota_uses
+    from offline import capacity_report, document, engine, estimates, guardrails, report
     from program.config import ConfigError
-    from regions import capacity, cost, prices
     from regions.loader import load as load_manifest
     from regions.loader import manifest_path
 
@@ -51,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     doc = document.build(run)
     manifest = load_manifest(args.manifest or manifest_path(doc["environment"]), doc["environment"])
-    doc["capacity"] = capacity.report(manifest, quota_uses(manifest))
-    doc["cost"] = cost.report(manifest, prices.default_book())
+    doc |= estimates.sections(manifest)
     violations = guardrails.evaluate(doc, guardrails.load_config(args.stack))
     doc["policyViolations"] = guardrails.as_document(violations)
     report.render(doc, run.exports.get("shardAllocation") or [], out)

@@ -68,7 +68,7 @@ def build(config: StackConfig, manifest: Manifest) -> Platform:
         aurora = manifest.region(group.home_region).aurora
         shard_groups[group.id] = AuroraShardGroup(group.id, AuroraShardGroupArgs(
             environment=manifest.environment, group_id=group.id, engine_version=aurora.engine_version,
-            instance_class=aurora.instance_class, readers=aurora.readers,
+            instance_class=aurora.instance_class, readers=group.readers,
             secondary_instances=aurora.secondary_instances, backup_retention_days=aurora.backup_retention_days,
             log_retention_days=aurora.log_retention_days, home=site(group.home_region),
             secondaries=[site(r) for r in group.dr_regions], alarms=manifest.alarms, protect=protect))
@@ -168,9 +168,15 @@ def export(platform: Platform) -> None:
         for name in platform.regions})
     pulumi.export("kafka", {name: {"arn": s.kafka.cluster.arn, "bootstrapBrokersSaslIam": s.kafka.bootstrap_brokers}
                             for name, s in platform.regions.items()})
-    pulumi.export("cache", {name: {"configurationEndpoint": s.cache.configuration_endpoint, "port": 6379,
+    pulumi.export("cache", {name: {"replicationGroupId": s.cache.replication_group.replication_group_id,
+                                   "configurationEndpoint": s.cache.configuration_endpoint, "port": 6379,
                                    "credentialsSecretArn": s.cache.app_secret.arn}
                             for name, s in platform.regions.items()})
+    # Each shard group's Aurora Global Database and its member clusters by region (what `make verify` checks).
+    pulumi.export("globalClusters", {
+        gid: {"globalClusterIdentifier": group.identifier, "homeRegion": group.args.home.region,
+              "clusters": group.cluster_identifiers}
+        for gid, group in platform.shard_groups.items()})
     pulumi.export("edge", {"api": platform.edge.args.api_hostname, "webhook": platform.edge.args.webhook_hostname})
     # Each region's edge origin: the Cloudflare pool of that region points at this hostname.
     pulumi.export("ingressHostnames", {name: stamp.ingress.hostname for name, stamp in platform.regions.items()})

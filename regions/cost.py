@@ -55,6 +55,11 @@ def _wants(region: Region, manifest: Manifest) -> list[tuple[str, str, float]]:
     return wants
 
 
+def price_items(manifest: Manifest) -> dict[str, set[str]]:
+    """Per region, the price items the report looks up: what `make prices` refreshes."""
+    return {region.name: {item for _, item, _ in _wants(region, manifest)} for region in manifest.regions}
+
+
 def lines(manifest: Manifest, book: PriceBook) -> list[Line]:
     """Same items in one region are merged (e.g. two node groups of one instance type)."""
     merged: dict[tuple[str, str, str], float] = defaultdict(float)
@@ -89,7 +94,9 @@ def report(manifest: Manifest, book: PriceBook) -> dict[str, Any]:
                     for name, comps in by_region.items()},
         "monthlyTotal": total,
         "users": users,
-        "usdPerUserMonth": round(total / users, 6) if users else None,
+        # Fractions of a cent: kept to nine places, and per million users for reading.
+        "usdPerUserMonth": round(total / users, 9) if users else None,
+        "usdPerMillionUsersMonth": round(total / users * 1_000_000, 2) if users else None,
         "estimatedRegions": sorted({line.region for line in items if line.estimated}),
         "unpriced": unpriced,
         "lowerBound": bool(unpriced),

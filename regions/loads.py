@@ -6,6 +6,13 @@ from __future__ import annotations
 from regions.kafka_facts import partition_replicas_per_broker
 from regions.rds_facts import usable_connections
 from regions.schema import Manifest, Region
+from regions.shards import shard_group_id
+
+
+def group_readers(manifest: Manifest, region: Region) -> list[int]:
+    """Readers of each of the region's own shard groups: the region's `aurora.readers` unless overridden."""
+    return [manifest.group_readers.get(shard_group_id(region.short_code, k), region.aurora.readers)
+            for k in range(1, region.shard_groups + 1)]
 
 
 def worst_connection_load(manifest: Manifest, region: Region,
@@ -13,13 +20,13 @@ def worst_connection_load(manifest: Manifest, region: Region,
     """The most server connections this region's PgBouncer fleet can open to one Aurora instance.
 
     In its home region a group's ``<group>`` pool goes to the writer and ``<group>_ro`` to the readers
-    (to the writer too when there are none). In a DR region both pools reach the local secondary. An
+    (to the writer too when the group has none). In a DR region both pools reach the local secondary. An
     endpoint may route every connection to one instance, so each load is counted against one instance.
     """
     per_database = region.pgbouncer.max_replicas * region.pgbouncer.default_pool_size
     loads: list[tuple[int, str, str, int]] = []
     if region.name in known:
-        databases = 1 if region.aurora.readers else 2
+        databases = 1 if min(group_readers(manifest, region), default=1) else 2
         loads.append((databases * per_database, f"the writers of {region.name}'s shard groups",
                       region.aurora.instance_class, databases))
     for home in manifest.regions:
@@ -48,7 +55,7 @@ def aurora_instances(manifest: Manifest, region: Region) -> dict[str, tuple[str,
     readers, and the secondaries of the groups whose DR copies it holds (each at the home region's class)."""
     hosted: dict[str, tuple[str, int]] = {
         "writers": (region.aurora.instance_class, region.shard_groups),
-        "readers": (region.aurora.instance_class, region.shard_groups * region.aurora.readers),
+        "readers": (region.aurora.instance_class, sum(group_readers(manifest, region))),
     }
     for home in manifest.regions:
         if region.name in home.dr_regions:

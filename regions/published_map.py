@@ -27,6 +27,11 @@ class GroupEndpoints:
     readers: Mapping[str, str]  # region -> reader endpoint of that region's cluster
 
 
+def parameter_name(environment: str) -> str:
+    """The SSM parameter holding a region's copy; the same name in every region of the environment."""
+    return f"/platform/{environment}/shard-map"
+
+
 def read_only_database(group_id: str) -> str:
     return f"{group_id}_ro"
 

@@ -18,6 +18,7 @@ from regions.kafka_facts import (
 from regions.loads import kafka_replicas_per_broker, kafka_sources, worst_connection_load
 from regions.rds_facts import AURORA_MAX_CONNECTIONS, CONNECTION_RESERVE_FRACTION, usable_connections
 from regions.schema import Manifest, Region
+from regions.shards import shard_group_id
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def check(manifest: Manifest) -> list[Finding]:
         *_streams(manifest),
         *_edge(manifest),
         *_writers(manifest),
+        *_group_readers(manifest),
     ]
 
 
@@ -330,11 +332,14 @@ def _edge(manifest: Manifest) -> Iterator[Finding]:
                       f"{edge.api_requests_per_minute}): authentication paths get the stricter limit")
 
 
+def _home_regions(manifest: Manifest) -> dict[str, Region]:
+    """Every shard group id of the manifest -> its home region."""
+    return {shard_group_id(region.short_code, k): region
+            for region in manifest.regions for k in range(1, region.shard_groups + 1)}
+
+
 def _writers(manifest: Manifest) -> Iterator[Finding]:
-    placement: dict[str, tuple[str, ...]] = {}
-    for region in manifest.regions:
-        for k in range(1, region.shard_groups + 1):
-            placement[f"{region.short_code}-sg{k:02d}"] = (region.name, *region.dr_regions)
+    placement = {gid: (home.name, *home.dr_regions) for gid, home in _home_regions(manifest).items()}
     for gid, writer in manifest.writer_regions.items():
         field = f"writer_regions.{gid}"
         if gid not in placement:
@@ -343,3 +348,19 @@ def _writers(manifest: Manifest) -> Iterator[Finding]:
             yield Finding(field, f"{writer} is {gid}'s home region; remove the entry once the writer is back home")
         elif writer not in placement[gid]:
             yield Finding(field, f"{writer} holds no copy of {gid} (its copies: {', '.join(placement[gid])})")
+
+
+def _group_readers(manifest: Manifest) -> Iterator[Finding]:
+    homes = _home_regions(manifest)
+    for gid, readers in manifest.group_readers.items():
+        field = f"group_readers.{gid}"
+        home = homes.get(gid)
+        if home is None:
+            yield Finding(field, f"{gid} is not a shard group of this manifest")
+            continue
+        limit = AURORA_MAX_REPLICAS - len(home.dr_regions)
+        if readers > limit:
+            yield Finding(field, f"{readers} readers exceed 15 - {len(home.dr_regions)} DR regions = {limit}, "
+                                 "Aurora Global Database's limit for a primary cluster")
+        elif readers == home.aurora.readers:
+            yield Finding(field, f"{readers} is already {home.name}'s aurora.readers; remove the entry")

@@ -214,6 +214,9 @@ class Manifest(Strict):
     # Shard groups whose writer is not in their home region right now (after a switchover or failover, see
     # docs/runbooks/aurora-switchover.md): group id -> the region holding the writer.
     writer_regions: dict[str, str] = {}
+    # Shard groups whose primary cluster runs another number of readers than its home region's
+    # `aurora.readers` (a hot group gets more, without resizing every group of the region): group id -> readers.
+    group_readers: dict[str, Count] = {}
     streams: Streams
     regions: list[Region] = Field(min_length=1)
 

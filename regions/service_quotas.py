@@ -43,7 +43,8 @@ class QuotaFact:
     default: int
     scope: Scope
     code_confirmed: bool = True  # False: the code was not seen on an AWS page (see the module docstring)
-    regional_defaults: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # Left out of the hash (a mapping is unhashable) so facts can key dicts; equality still compares it.
+    regional_defaults: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), hash=False)
 
     def default_in(self, region: str) -> int:
         return self.regional_defaults.get(region, self.default)

@@ -40,6 +40,7 @@ class ShardGroup:
     start: int
     end: int
     writer_region: str = ""  # where the writer is now; the home region unless the manifest records a switchover
+    readers: int = 0  # reader instances of the primary cluster (the home region's, or the group's own override)
 
     @property
     def current_writer(self) -> str:
@@ -77,7 +78,8 @@ class ShardMap:
                 start = region.logical_shards.start + k * size
                 gid = shard_group_id(region.short_code, k + 1)
                 groups.append(ShardGroup(gid, k + 1, region.name, tuple(region.dr_regions), start, start + size,
-                                         self.manifest.writer_regions.get(gid, "")))
+                                         self.manifest.writer_regions.get(gid, ""),
+                                         self.manifest.group_readers.get(gid, region.aurora.readers)))
         return tuple(sorted(groups, key=lambda g: g.start))
 
     @cached_property
