@@ -35,9 +35,12 @@ servers: ## PostgreSQL and PgBouncer from Debian's packages, installed when miss
 	  || { $(APT) update >/dev/null && $(APT) install -y --no-install-recommends $(SERVER_PACKAGES) >/dev/null; }; \
 	fi
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy, and the GitHub workflows (schema, then zizmor; both offline)
 	$(VENV)/bin/ruff check .
 	$(RUN) -m mypy .
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
+	$(VENV)/bin/zizmor --offline --no-progress --quiet .
 
 diff: $(STAMP) ## Markdown of what HEAD changes against BASE (plan documents or `pulumi preview --json`)
 	$(RUN) -m offline.diff --base $(BASE) --head $(HEAD)
@@ -50,6 +53,10 @@ docs: $(STAMP) ## Regenerate the README's guardrail table from the policy pack
 
 bench: $(STAMP) ## Plan time against the SDK's own floor
 	$(RUN) benchmarks/plan_time.py
+
+.PHONY: prices
+prices: $(STAMP) ## Refresh regions/prices.json from the AWS Price List API (AWS credentials needed)
+	$(RUN) -m operations.prices $(if $(DRY_RUN),--dry-run)
 
 $(STAMP): uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --quiet --python $(PYTHON)
