@@ -15,6 +15,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +23,7 @@ from operations.needs import Need, region_needs
 from operations.quota_values import QuotaValue, quota_value
 from operations.stack import AWS_ERRORS, EXIT_FINDINGS, EXIT_OK, OperatorError, aws_session, console, fail, load_target
 from operations.usage import Usage, UsageReader
+from regions.schema import Manifest
 
 SCOPE_LABEL = {"region": "", "zone": " (busiest AZ)", "cluster": " (per cluster)"}
 
@@ -53,6 +55,19 @@ def check_region(reader: UsageReader, quotas_client: object, needs: list[Need]) 
                        reader.usage(need.quota)) for need in needs]
 
 
+def check_all(session: boto3.Session, manifest: Manifest) -> dict[str, list[QuotaCheck]]:
+    """Every region of the manifest, in its order; the first refused read stops the run, naming its region."""
+    results: dict[str, list[QuotaCheck]] = {}
+    for region, needs in region_needs(manifest).items():
+        try:
+            results[region] = check_region(UsageReader(session, region, manifest.environment),
+                                           session.client("service-quotas", region_name=region), needs)
+        except AWS_ERRORS as exc:
+            raise OperatorError(f"AWS refused a read in {region} ({exc}); preflight needs read access to Service "
+                                "Quotas, EC2, RDS, EKS, MSK and ElastiCache in every region of the stack") from None
+    return results
+
+
 def render_region(region: str, checks: list[QuotaCheck], out: Console) -> None:
     table = Table(title=f"{region}: quotas against the plan", title_justify="left")
     for column, justify in (("quota", "left"), ("code", "left"), ("value", "right"), ("source", "left"),
@@ -75,7 +90,7 @@ def render_shortfalls(shortfalls: list[QuotaCheck], out: Console) -> None:
         fact = check.need.quota
         out.print(f"- {check.region}: {fact.service_code} {fact.name} ({fact.quota_code}): needs {check.required} "
                   f"({check.usage.others} in use by others + {check.need.amount} for the plan), "
-                  f"quota {check.quota.value} ({check.quota.origin})", markup=False, highlight=False)
+                  f"quota {check.quota.value} ({check.quota.origin})", markup=False, highlight=False, soft_wrap=True)
         out.print(f"  {check.increase_command()}", markup=False, highlight=False, soft_wrap=True)
         if not fact.code_confirmed:
             out.print(f"  (quota code unconfirmed: check it with `aws service-quotas list-service-quotas "
@@ -92,16 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     out = console()
     try:
         target = load_target(args.stack, args.manifest)
-        session = aws_session(target)
-        results: dict[str, list[QuotaCheck]] = {}
-        for region, needs in region_needs(target.manifest).items():
-            reader = UsageReader(session, region, target.manifest.environment)
-            results[region] = check_region(reader, session.client("service-quotas", region_name=region), needs)
+        results = check_all(aws_session(target), target.manifest)
     except OperatorError as exc:
         return fail(str(exc))
-    except AWS_ERRORS as exc:
-        return fail(f"AWS refused a read ({exc}); preflight needs read access to Service Quotas, EC2, RDS, EKS, "
-                    "MSK and ElastiCache in every region of the stack")
     out.print(f"preflight of stack {target.stack} (account {target.account_id}, "
               f"{len(results)} regions): other workloads' usage + the plan's need against each quota")
     for region, checks in results.items():

@@ -22,11 +22,13 @@ class QuotaValue:
 
 def _value(call: Any, fact: QuotaFact) -> int | None:
     try:
-        return int(call(ServiceCode=fact.service_code, QuotaCode=fact.quota_code)["Quota"]["Value"])
+        quota = call(ServiceCode=fact.service_code, QuotaCode=fact.quota_code)["Quota"]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == NO_VALUE:
             return None
         raise
+    # Value is optional: when the owning service does not answer, Service Quotas sends an ErrorReason instead.
+    return int(quota["Value"]) if "Value" in quota else None
 
 
 def quota_value(client: Any, fact: QuotaFact, region: str) -> QuotaValue:

@@ -34,6 +34,7 @@ class UsageReader:
 
     def __init__(self, session: boto3.Session, region: str, environment: str) -> None:
         self.session, self.region, self.environment = session, region, environment
+        self._clients: dict[str, Any] = {}
         self._readers: dict[q.QuotaFact, Callable[[], Usage]] = {
             q.VPCS: self._vpcs, q.ELASTIC_IPS: self._elastic_ips, q.NAT_GATEWAYS_PER_ZONE: self._nat_gateways,
             q.RDS_CLUSTERS: self._rds_clusters, q.RDS_INSTANCES: self._rds_instances,
@@ -51,7 +52,10 @@ class UsageReader:
         return tags.get("project") == PROJECT and tags.get("environment") == self.environment
 
     def _client(self, service: str) -> Any:
-        return self.session.client(service, region_name=self.region)
+        # One client per service: creating a client costs more than most of the reads made with it.
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, region_name=self.region)
+        return self._clients[service]
 
     def _pages(self, service: str, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         for page in self._client(service).get_paginator(operation).paginate(**kwargs):
@@ -75,17 +79,28 @@ class UsageReader:
         return self._split((tag_map(a.get("Tags")), 1) for a in addresses)
 
     def _nat_gateways(self) -> Usage:
-        """The busiest AZ's count: the stack adds one gateway to each AZ it uses."""
+        """The busiest AZ's count: the stack adds one gateway to each AZ it uses.
+
+        A regional NAT gateway has no subnet and may serve every AZ of its VPC, so it counts in each AZ.
+        """
         gateways = list(self._pages("ec2", "describe_nat_gateways", "NatGateways",
                                     Filters=[{"Name": "state", "Values": COUNTED_NAT_STATES}]))
-        subnet_ids = sorted({g["SubnetId"] for g in gateways})
+        subnet_ids = sorted({g["SubnetId"] for g in gateways if g.get("SubnetId")})
         subnets = self._pages("ec2", "describe_subnets", "Subnets", SubnetIds=subnet_ids) if subnet_ids else iter(())
         zone_of = {s["SubnetId"]: s["AvailabilityZone"] for s in subnets}
-        others, own = Counter[str](), Counter[str]()
+        zonal = {True: Counter[str](), False: Counter[str]()}  # by ownership
+        regional = Counter[bool]()
         for gateway in gateways:
-            bucket = own if self.is_own(tag_map(gateway.get("Tags"))) else others
-            bucket[zone_of.get(gateway["SubnetId"], "?")] += 1
-        return Usage(max(others.values(), default=0), max(own.values(), default=0))
+            own = self.is_own(tag_map(gateway.get("Tags")))
+            if gateway.get("SubnetId"):
+                zonal[own][zone_of.get(gateway["SubnetId"], "?")] += 1
+            else:
+                regional[own] += 1
+
+        def busiest(own: bool) -> int:
+            return max(zonal[own].values(), default=0) + regional[own]
+
+        return Usage(others=busiest(False), own=busiest(True))
 
     def _rds_clusters(self) -> Usage:
         clusters = self._pages("rds", "describe_db_clusters", "DBClusters")
