@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from regions import loader
+from regions import loader, rules
+from regions.kafka_facts import TOPICS_PER_REPLICATOR
 from tests.manifest_edits import Edit
 from tests.manifest_edits import set_path as _set
 
@@ -28,6 +29,15 @@ def _rename(region: int, old: str, new: str) -> Edit:
 
 def _delete(region: int, key: str) -> Edit:
     return lambda data: data["regions"][region].pop(key)
+
+
+def _topics(total: int, replicated: bool = True) -> Edit:
+    """Append one-partition topics until ``total`` topics of the plan have ``replicated`` set so."""
+    def edit(data: dict[str, Any]) -> None:
+        topics = data["streams"]["topics"]
+        missing = total - sum(1 for t in topics if t["replicated"] is replicated)
+        topics += [{"name": f"extra-{n:04d}", "partitions": 1, "replicated": replicated} for n in range(missing)]
+    return edit
 
 
 @pytest.mark.parametrize("env", ["prod", "dev"])
@@ -183,6 +193,9 @@ PROD_FAILURES: list[tuple[str, Edit, str, str]] = [
     ("topic twice", _set("streams.topics.3.name", "messages"),
      "streams.topics[3].name", "topic 'messages' is listed twice"),
     ("topic plan missing", lambda d: d.pop("streams"), "streams", "required key is missing"),
+    ("more replicated topics than a replicator copies", _topics(TOPICS_PER_REPLICATOR + 1),
+     "streams.topics", f"{TOPICS_PER_REPLICATOR + 1} replicated topics exceed the {TOPICS_PER_REPLICATOR} topics "
+                       "one MSK Replicator copies"),
     ("webhook on the API's hostname", _set("edge.webhook_host", "api"),
      "edge.webhook_host", "must differ from api_host ('api')"),
     ("authentication limit looser than the API's", _set("edge.auth_requests_per_minute", 5000),
@@ -236,6 +249,40 @@ def test_bad_prod_manifest_is_rejected(case: str, edit: Edit, field: str, rule: 
         loader.load(path, "prod")
     lines = str(err.value).splitlines()
     assert any(line.startswith(f"{path}: {field}: ") and rule in line for line in lines), str(err.value)
+
+
+def _lines(path: Path, edit: Edit | None, raw_manifest: Any, write_manifest: Any) -> list[str]:
+    """The loader's findings for the prod manifest after ``edit`` (empty when it loads)."""
+    data = raw_manifest("prod")
+    if edit:
+        edit(data)
+    try:
+        loader.load(write_manifest(data, path.name), "prod")
+    except loader.ManifestError as err:
+        return str(err).splitlines()
+    return []
+
+
+def test_replicator_quota_counts_the_replicators_each_region_receives(
+        monkeypatch: pytest.MonkeyPatch, raw_manifest: Any, write_manifest: Any, tmp_path: Path) -> None:
+    # Four regions cannot exceed the real quota of 15 (3 sources at most): lower it to reach the rule.
+    monkeypatch.setattr(rules, "REPLICATORS_PER_REGION", 2)
+    # Committed prod: every region is the DR region of exactly two others, so it receives 2: at the quota.
+    assert _lines(tmp_path / "at-quota.yaml", None, raw_manifest, write_manifest) == []
+    # ap-south-1 backs up to us-east-1 instead of eu-west-1: us-east-1 receives 3, eu-west-1 only 1.
+    path = tmp_path / "over-quota.yaml"
+    assert _lines(path, _set("regions.3.dr_regions", ["ap-southeast-1", "us-east-1"]), raw_manifest,
+                  write_manifest) == [
+        f"{path}: regions[0].name (us-east-1): receives 3 MSK Replicators, over the quota of 2 per account and region"]
+
+
+@pytest.mark.parametrize(("total", "replicated"), [(TOPICS_PER_REPLICATOR, True), (TOPICS_PER_REPLICATOR + 1, False)],
+                         ids=["replicated topics at the limit", "unreplicated topics over the limit"])
+def test_topics_per_replicator_counts_only_replicated_topics(total: int, replicated: bool, raw_manifest: Any,
+                                                             write_manifest: Any, tmp_path: Path) -> None:
+    lines = _lines(tmp_path / "topics.yaml", _topics(total, replicated), raw_manifest, write_manifest)
+    # The brokers' partition rule may object to so many topics; the per-replicator rule must stay silent.
+    assert not any(": streams.topics: " in line for line in lines), lines
 
 
 def test_redis_oss_with_a_reason_is_accepted(raw_manifest: Any, write_manifest: Any) -> None:

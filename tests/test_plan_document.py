@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import runpy
 from pathlib import Path
@@ -9,9 +10,13 @@ from typing import Any
 
 import pytest
 from pulumi.runtime.rpc import wrap_rpc_secret
+from rich.console import Console, RenderableType
 
-from offline import document, engine, plan
+from offline import capacity_report, document, engine, estimates, plan, report
 from offline.stack_files import PROJECT_DIR
+from regions.eks_versions import EKS_VERSIONS
+from regions.loader import load, manifest_path
+from regions.rds_facts import rds_quotas
 from tests.manifest_edits import set_path
 from tests.plan_helpers import Doc, by_urn, of_type
 
@@ -79,12 +84,127 @@ def test_make_plan_writes_the_dev_document(tmp_path: Path, capsys: Any) -> None:
     assert "Shard allocation - dev" in printed and "[45,000, 90,000)" in printed and "use1-sg01" in printed
 
 
-def test_make_plan_prints_the_prod_summary(capsys: Any) -> None:
-    assert plan.main([]) == 0
-    printed = capsys.readouterr().out
-    for region in ("us-east-1", "eu-west-1", "ap-southeast-1", "ap-south-1"):
-        assert region in printed
-    assert "900,000,000" in printed and "18" in printed
+def _recorder() -> Console:
+    return Console(record=True, width=200, file=io.StringIO())
+
+
+def _text(*renderables: RenderableType) -> str:
+    console = _recorder()
+    for renderable in renderables:
+        console.print(renderable)
+    return console.export_text()
+
+
+def _rows(text: str) -> list[list[str]]:
+    """The body rows of one rendered table; a cell printed on several lines comes back joined by newlines."""
+    rows: list[list[str]] = []
+    for line in text.splitlines():
+        if not line.startswith("│"):
+            continue  # title, header (┃) and rules
+        cells = [cell.strip() for cell in line.rstrip().strip("│").split("│")]
+        if rows and not cells[0]:
+            rows[-1] = [f"{old}\n{new}" if new else old for old, new in zip(rows[-1], cells, strict=True)]
+        else:
+            rows.append(cells)
+    return rows
+
+
+def _prod_manifest() -> Any:
+    return load(manifest_path("prod"), "prod")
+
+
+def test_plan_prints_each_eks_cluster_with_its_version_and_node_groups(prod_plan: Doc) -> None:
+    manifest = _prod_manifest()
+    rows = _rows(_text(report.eks_table(prod_plan)))
+    assert [row[0] for row in rows] == [region.name for region in manifest.regions]
+    for region, row in zip(manifest.regions, rows, strict=True):
+        (cluster,) = of_type(prod_plan, "aws:eks/cluster:Cluster", region.name)
+        assert cluster["inputs"]["name"] == f"prod-{region.short_code}"
+        assert row[1] == f"prod-{region.short_code} ({region.eks.kubernetes_version})"
+        assert row[2] == "private"  # no public API endpoint in prod
+        assert sorted(row[3].splitlines()) == sorted(
+            f"{region.short_code}-{g.name} {g.min_size}-{g.desired_size}-{g.max_size} {'/'.join(g.instance_types)}"
+            for g in region.eks.node_groups)
+    (use1,) = [row for row in rows if row[0] == "us-east-1"]
+    assert "use1-workloads 6-12-60 m7g.2xlarge/m8g.2xlarge" in use1[3].splitlines()
+
+
+def test_plan_prints_the_pinned_add_on_versions_per_region(prod_plan: Doc) -> None:
+    manifest = _prod_manifest()
+    releases = [EKS_VERSIONS[region.eks.kubernetes_version] for region in manifest.regions]
+    rows = {row[0]: row[1:] for row in _rows(_text(report.versions_table(prod_plan)))}
+    addons = {name for release in releases for name in release.addons}
+    assert {name for name in rows if name.startswith("add-on ")} == {f"add-on {name}" for name in addons}
+    for name in addons:
+        assert rows[f"add-on {name}"] == [release.addons[name] for release in releases]
+    assert rows["add-on coredns"][-1] == EKS_VERSIONS["1.35"].addons["coredns"] == "v1.14.2-eksbuild.4"
+    assert rows["chart cluster-autoscaler"] == [release.cluster_autoscaler_chart for release in releases]
+
+
+def test_plan_prints_ap_south_1_near_its_halved_rds_instance_quota(prod_plan: Doc) -> None:
+    manifest = _prod_manifest()
+    capacity = estimates.sections(manifest)["capacity"]
+    planned = len(of_type(prod_plan, "aws:rds/clusterInstance:ClusterInstance", "ap-south-1"))
+    assert (planned, rds_quotas("ap-south-1").instances) == (18, 20)
+
+    quotas = {row[0]: dict(zip(prod_plan["regions"], row[1:], strict=True))
+              for row in _rows(_text(capacity_report.quota_table(capacity)))}
+    assert quotas["rds: DB instances"]["ap-south-1"] == f"{planned} / 20"
+    assert quotas["rds: DB instances"]["us-east-1"] == \
+        f"{len(of_type(prod_plan, 'aws:rds/clusterInstance:ClusterInstance', 'us-east-1'))} / 40"
+
+    (region,) = [r for r in manifest.regions if r.name == "ap-south-1"]
+    (row,) = [row for row in _rows(_text(capacity_report.capacity_table(capacity))) if row[0] == "ap-south-1"]
+    assert row[1:4] == [f"{region.logical_shards.size * manifest.users_per_logical_shard:,}",
+                        f"{region.logical_shards.size:,}", str(region.shard_groups)] == ["150,000,000", "15,000", "3"]
+    writers, readers, secondaries = (int(n) for n in row[4].split(" / "))
+    assert writers + readers + secondaries == planned
+    console = _recorder()
+    capacity_report.render_capacity(capacity, console)
+    assert "No default quota is exceeded." in console.export_text().splitlines()
+
+
+def test_plan_prints_the_monthly_cost_total() -> None:
+    manifest = _prod_manifest()
+    cost = estimates.sections(manifest)["cost"]
+    console = _recorder()
+    capacity_report.render_cost(cost, console)
+    text = console.export_text()
+    total = sum(line["monthlyUsd"] for line in cost["lines"])  # recomputed from the priced line items
+    users = sum(r.logical_shards.size for r in manifest.regions) * manifest.users_per_logical_shard
+    assert users == 900_000_000
+    (line,) = [line for line in text.splitlines() if line.startswith("Total ")]
+    assert line == (f"Total ${total:,.0f} per month for 900,000,000 users: ${total / users:.6f} per user per month "
+                    f"(${total / users * 1e6:,.0f} per million users).")
+    (all_regions,) = [row for row in _rows(text) if row[0] == "all regions"]
+    assert all_regions[-1] == f"${total:,.0f}"
+    for row in _rows(text):
+        if row[0] != "all regions":
+            region = row[0].removesuffix(" (estimated)")
+            assert row[-1] == f"${sum(li['monthlyUsd'] for li in cost['lines'] if li['region'] == region):,.0f}"
+
+
+def test_make_plan_prints_the_prod_summary(tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same width as the tables rendered above, so `make plan`'s output can be compared with them.
+    monkeypatch.setattr(plan, "Console", lambda **kwargs: Console(**(kwargs | {"width": 200})))
+    out = tmp_path / "prod.json"
+    assert plan.main(["--json", str(out)]) == 0
+    printed = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
+    doc = json.loads(out.read_text())
+    custom = sum(1 for r in doc["resources"] if r["custom"])
+    assert printed[0] == (f"global-platform stack prod (environment prod): {len(doc['resources'])} registrations, "
+                          f"{custom} custom resources in 4 regions (us-east-1, eu-west-1, ap-southeast-1, ap-south-1)")
+    joined = "\n".join(printed)
+    # What `make plan` prints is the tables of the document it writes, and the document's sections are those
+    # estimates.sections() computes from the manifest.
+    assert {k: doc[k] for k in ("capacity", "cost")} == json.loads(json.dumps(estimates.sections(_prod_manifest())))
+    for table in (report.eks_table(doc), report.versions_table(doc), capacity_report.capacity_table(doc["capacity"]),
+                  capacity_report.quota_table(doc["capacity"]), capacity_report.cost_table(doc["cost"])):
+        rendered = "\n".join(line.rstrip() for line in _text(table).splitlines())
+        assert rendered in joined
+    (total,) = [line for line in printed if line.startswith("Total $")]
+    assert total.startswith(f"Total ${doc['cost']['monthlyTotal']:,.0f} per month for 900,000,000 users: ")
+    assert printed[-1] == f"plan document: {out} ({len(doc['resources'])} resources)"
 
 
 BAD_MANIFESTS: list[tuple[str, str, Any, str]] = [

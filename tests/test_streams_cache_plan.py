@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
 
 from components.kafka import SERVER_PROPERTIES
 from regions.loader import load, manifest_path
+from regions.loads import kafka_sources
 from tests.plan_helpers import Doc, of_type
 
 
@@ -135,10 +137,10 @@ def test_replicators_into_every_dr_region_created_there(plan: Doc) -> None:
         assert groups["synchroniseConsumerGroupOffsets"] is True
         seen.add((source, target))
     assert seen == expected and len(replicators) == len(expected)
-    per_target: dict[str, int] = {}
-    for _, target in expected:
-        per_target[target] = per_target.get(target, 0) + 1
-    assert max(per_target.values()) <= 15  # MSK Replicator quota per account and region
+    # The manifest's replicator-quota rule counts kafka_sources(); it must count what the program builds.
+    planned = Counter(r["region"] for r in replicators)
+    assert {r.name: planned[r.name] for r in manifest.regions} == \
+        {r.name: len(kafka_sources(manifest, r)) for r in manifest.regions}
 
 
 def test_replicator_roles_reach_only_their_two_clusters(plan: Doc) -> None:
@@ -220,3 +222,58 @@ def test_endpoints_reach_applications(plan: Doc) -> None:
         assert data["kafka.bootstrapBrokersSaslIam"] == outputs["kafka"][region]["bootstrapBrokersSaslIam"]
         assert ":9098" in data["kafka.bootstrapBrokersSaslIam"]
         assert data["redis.configurationEndpoint"] == outputs["cache"][region]["configurationEndpoint"]
+
+
+def _key_arn(plan: Doc, region: str, name: str) -> str:
+    (key,) = [k for k in of_type(plan, "aws:kms/key:Key", region) if k["name"] == name]
+    arn: str = key["outputs"]["arn"]
+    return arn
+
+
+def test_redis_parameter_group_is_the_regions_own_with_cluster_mode(plan: Doc) -> None:
+    for region in _manifest(plan).regions:
+        (rg,) = of_type(plan, "aws:elasticache/replicationGroup:ReplicationGroup", region.name)
+        (group,) = [g for g in of_type(plan, "aws:elasticache/parameterGroup:ParameterGroup")
+                    if g["inputs"]["name"] == rg["inputs"]["parameterGroupName"]]
+        assert group["region"] == region.name
+        assert group["urn"] in rg["dependencies"]
+        major = region.redis.engine_version.split(".")[0]
+        assert group["inputs"]["family"] == f"{region.redis.engine}{major}" == \
+            f"{rg['inputs']['engine']}{rg['inputs']['engineVersion'].split('.')[0]}"
+        parameters = {p["name"]: p["value"] for p in group["inputs"]["parameters"]}
+        assert parameters["cluster-enabled"] == "yes"
+
+
+def test_redis_app_secret_uses_the_regions_customer_key(plan: Doc) -> None:
+    env = plan["environment"]
+    for region in _manifest(plan).regions:
+        name = f"{env}/cache/{region.short_code}/app"
+        (secret,) = [s for s in of_type(plan, "aws:secretsmanager/secret:Secret") if s["inputs"]["name"] == name]
+        assert secret["region"] == region.name and _region(secret["outputs"]["arn"]) == region.name
+        key_id = secret["inputs"]["kmsKeyId"]
+        # A customer-managed key of this region, not alias/aws/secretsmanager (nor another region's key).
+        assert key_id == _key_arn(plan, region.name, f"{region.short_code}-secrets-key")
+        assert ":alias/" not in key_id and _region(key_id) == region.name
+        assert secret["inputs"]["recoveryWindowInDays"] == (30 if env == "prod" else 7)
+        assert secret["protect"] is (env == "prod")
+        (version,) = [v for v in of_type(plan, "aws:secretsmanager/secretVersion:SecretVersion", region.name)
+                      if v["inputs"]["secretId"] == secret["outputs"]["arn"]]
+        assert version["inputs"]["secretString"] == "[secret]"
+        (config,) = [c for c in of_type(plan, "kubernetes:core/v1:ConfigMap", region.name)
+                     if c["inputs"]["metadata"]["name"] == "platform-endpoints"]
+        assert config["inputs"]["data"]["redis.credentialsSecretArn"] == secret["outputs"]["arn"]
+
+
+def test_redis_logs_go_to_encrypted_log_groups_with_the_manifests_retention(plan: Doc) -> None:
+    for region in _manifest(plan).regions:
+        (rg,) = of_type(plan, "aws:elasticache/replicationGroup:ReplicationGroup", region.name)
+        groups = {g["inputs"]["name"]: g for g in of_type(plan, "aws:cloudwatch/logGroup:LogGroup", region.name)}
+        deliveries = rg["inputs"]["logDeliveryConfigurations"]
+        assert sorted(d["logType"] for d in deliveries) == ["engine-log", "slow-log"]
+        logs_key = _key_arn(plan, region.name, f"{region.short_code}-logs-key")
+        for delivery in deliveries:
+            assert delivery["destinationType"] == "cloudwatch-logs"
+            group = groups[delivery["destination"]]
+            assert group["urn"] in rg["dependencies"]
+            assert group["inputs"]["retentionInDays"] == region.redis.log_retention_days
+            assert group["inputs"]["kmsKeyId"] == logs_key
