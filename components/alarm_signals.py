@@ -17,7 +17,9 @@ from regions.schema import Alarms
 MIB = 1024 * 1024
 
 
-def aurora(cluster_identifier: str, instance_class: str, secondary: bool, t: Alarms) -> list[Signal]:
+def aurora(cluster_identifier: str, instance_class: str, t: Alarms) -> list[Signal]:
+    """Every member of a global cluster gets the lag alarm, the writer's included: roles move with a switchover
+    or failover done outside Pulumi, and a cluster that reports no lag (the writer) is not breaching."""
     dims: dict[str, pulumi.Input[str]] = {"DBClusterIdentifier": cluster_identifier}
     signals = [
         Signal("cpu", "AWS/RDS", "CPUUtilization", dims, "Average", "GreaterThanThreshold", t.aurora_cpu_percent,
@@ -29,12 +31,10 @@ def aurora(cluster_identifier: str, instance_class: str, secondary: bool, t: Ala
                AURORA_MAX_CONNECTIONS[instance_class] * t.aurora_connections_percent // 100,
                f"{cluster_identifier}: connections above {t.aurora_connections_percent}% of max_connections "
                f"({AURORA_MAX_CONNECTIONS[instance_class]} on {instance_class})", evaluation_periods=2),
+        Signal("global-lag", "AWS/RDS", "AuroraGlobalDBReplicationLag", dims, "Maximum", "GreaterThanThreshold",
+               t.aurora_global_lag_seconds * 1000,
+               f"{cluster_identifier}: more than {t.aurora_global_lag_seconds} s behind its writer", period=60),
     ]
-    if secondary:
-        signals.append(Signal(
-            "global-lag", "AWS/RDS", "AuroraGlobalDBReplicationLag", dims, "Maximum", "GreaterThanThreshold",
-            t.aurora_global_lag_seconds * 1000,
-            f"{cluster_identifier}: more than {t.aurora_global_lag_seconds} s behind its writer", period=60))
     return signals
 
 
@@ -80,12 +80,12 @@ def cache(replication_group_id: str, shards: int, replicas_per_shard: int, t: Al
             Signal(f"{short}-evictions", "AWS/ElastiCache", "Evictions", dims, "Sum", "GreaterThanThreshold",
                    t.cache_evictions_per_minute, f"{node}: more than {t.cache_evictions_per_minute} evictions/min",
                    period=60, evaluation_periods=5),
+            # On every node, not only the replicas of today: a failover makes node 001 a replica, and a primary
+            # reports no lag (missing data is not breaching).
+            Signal(f"{short}-replication-lag", "AWS/ElastiCache", "ReplicationLag", dims, "Maximum",
+                   "GreaterThanThreshold", t.cache_replication_lag_seconds,
+                   f"{node}: more than {t.cache_replication_lag_seconds} s behind its primary", period=60),
         ]
-        if not node.endswith("-001"):
-            signals.append(Signal(
-                f"{short}-replication-lag", "AWS/ElastiCache", "ReplicationLag", dims, "Maximum",
-                "GreaterThanThreshold", t.cache_replication_lag_seconds,
-                f"{node}: more than {t.cache_replication_lag_seconds} s behind its primary", period=60))
     return signals
 
 

@@ -88,9 +88,11 @@ class AuroraShardGroup(pulumi.ComponentResource):
             self.clusters[site.region] = self._cluster(site, primary=False, opts=pulumi.ResourceOptions.merge(
                 stateful, pulumi.ResourceOptions(depends_on=self.instances[home.region])))
             self.instances[site.region] = self._instances(site, args.secondary_instances)
+        # Region -> cluster identifier of every member: what `make verify` expects in the global cluster.
+        self.cluster_identifiers = {site.region: self.cluster_identifier(site) for site in (home, *args.secondaries)}
         for site in (home, *args.secondaries):
             identifier = self.cluster_identifier(site)
-            for signal in alarm_signals.aurora(identifier, args.instance_class, site is not home, args.alarms):
+            for signal in alarm_signals.aurora(identifier, args.instance_class, args.alarms):
                 alarm(f"{args.group_id}-{site.short_code}", identifier, signal, site.alert_topic_arn,
                       pulumi.ResourceOptions(parent=self, provider=site.provider))
 

@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     from regions.loader import load as load_manifest
     from regions.loader import manifest_path
 
-    # CI logs are not terminals: give the tables room instead of rich's 80-column default.
-    width = None if sys.stdout.isatty() else 150
+    # CI logs are not terminals: give the tables room (the capacity table is ~200 columns) instead of 80.
+    width = None if sys.stdout.isatty() else 200
     out, err = Console(width=width), Console(stderr=True, width=width)
     try:
         run = engine.run(args.stack, manifest=args.manifest)
