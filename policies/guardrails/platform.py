@@ -42,6 +42,9 @@ SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 KMS_KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+CACHE_USER = "aws:elasticache/user:User"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -1026,10 +1029,70 @@ def _tier_reachability(resources: Sequence[Any], config: Mapping[str, Any]) -> l
 
 # ------------------------------------------------------------------------------------ P14 credentials
 
+# The credential inputs the program creates: (type, path, how the value relates to a generated password).
+# "is": the value is the password itself; "embeds": a document (JSON) that carries it. A mapping at the path
+# (ElastiCache authenticationMode) is read at its "passwords" list.
+_CREDENTIALS = (
+    (CLUSTER, "masterPassword", "is"),
+    (CLUSTER, "masterPasswordWo", "is"),
+    (CACHE_USER, "passwords", "is"),
+    (CACHE_USER, "authenticationMode", "is"),
+    (SECRET_VERSION, "secretString", "embeds"),
+)
+# A cluster restored from a snapshot takes its master user from the snapshot.
+_MASTER_SOURCES = ("masterPassword", "masterPasswordWo", "snapshotIdentifier")
+
+
+def _credential_values(read: _Reader, resource: Any, path: str) -> list[tuple[str, Any]]:
+    """[(path, value)] of the credential strings at path; unknown and absent values are left out.
+
+    An unknown value (during preview) is an output of another resource, i.e. computed, never typed in.
+    """
+    value = read.peek(resource, path)
+    if isinstance(value, Mapping):
+        return _credential_values(read, resource, f"{path}.passwords")
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, Sequence):
+        return [(f"{path}.{i}", v) for i, v in enumerate(value) if isinstance(v, str)]
+    return []
+
+
+def _plaintext_credentials(read: _Reader, resources: Sequence[Any]) -> list[Finding]:
+    """Credentials that are not a random.RandomPassword result of the stack (or do not embed one).
+
+    Python CrossGuard cannot see whether a value is a Pulumi secret: the policy server unwraps secrets before
+    validation, and pulumi_aws marks these inputs secret itself, so even a literal is a secret in state. What
+    the pack can check is provenance: a generated password reaches every policy as the same value as its
+    RandomPassword's ``result`` (plaintext in `pulumi preview`, "[secret]" in the offline plan); a literal
+    or config value does not. Values are compared, never shown.
+    """
+    generated = {v for r in _of(resources, RANDOM_PASSWORD)
+                 if isinstance(v := read.peek(r, "result"), str) and v}
+    found: list[Finding] = []
+    for resource_type, path, relation in _CREDENTIALS:
+        for r in _of(resources, resource_type):
+            for where, value in _credential_values(read, r, path):
+                if relation == "is" and value not in generated:
+                    found.append((f"{r.name}: {where} is a plaintext value, not a random.RandomPassword result; "
+                                  "generate the credential in the stack so it stays a Pulumi secret", r.urn))
+                elif relation == "embeds" and not any(g in value for g in generated):
+                    found.append((f"{r.name}: {where} holds no random.RandomPassword result; build the secret "
+                                  "from a generated password, never a plaintext value", r.urn))
+    for cluster in _of(resources, CLUSTER):
+        username = read.peek(cluster, "masterUsername")  # only a primary (or standalone) cluster has one
+        if not isinstance(username, str) or not username or read.peek(cluster, "manageMasterUserPassword") is True:
+            continue
+        if all(read.peek(cluster, p) is MISSING for p in _MASTER_SOURCES):
+            found.append((f"{cluster.name}: masterUsername is set but masterPassword is not; set it from a "
+                          "random.RandomPassword result (manageMasterUserPassword does not work on global "
+                          "clusters)", cluster.urn))
+    return found
+
 
 def _credentials(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
     read = _Reader()
-    found: list[Finding] = []
+    found: list[Finding] = _plaintext_credentials(read, resources)
     for rg in _of(resources, REPLICATION_GROUP):
         token = read(rg, "authToken")
         if token is not MISSING and token is not UNKNOWN:
@@ -1249,7 +1312,9 @@ RULES = [
                          "with the budget owner; add a price for any SKU the table lacks."),
         _stable(_cost_ceiling),
         config={"monthlyBudgetUsd": {"type": "number", "minimum": 0,
-                                     "description": "monthly budget in USD; without it the rule does not apply"}}),
+                                     "description": "monthly budget in USD; without it the rule does not apply"},
+                "budgetBasis": {"type": "string",
+                                "description": "how the budget was set, for reviewers (the rule does not read it)"}}),
     StackRule(
         Meta("P11", "platform-region-symmetry",
              "Resources only in approved regions, each region with the same tiers", Severity.HIGH, mandatory=True,
@@ -1271,9 +1336,11 @@ RULES = [
                          "data-tier group."),
         _stable(_tier_reachability)),
     StackRule(
-        Meta("P14", "platform-credentials", "Cache access uses RBAC users; Aurora master secrets follow their DR "
-             "regions", Severity.HIGH, mandatory=True,
-             remediation="Use user_group_ids instead of auth_token, and replicate each <env>/aurora/<group>/master "
+        Meta("P14", "platform-credentials", "Credentials are generated, never plaintext; cache access uses RBAC "
+             "users; Aurora master secrets follow their DR regions", Severity.HIGH, mandatory=True,
+             remediation="Set Aurora master passwords, ElastiCache user passwords and Secrets Manager secret "
+                         "strings from random.RandomPassword results (never a literal or a config value), use "
+                         "user_group_ids instead of auth_token, and replicate each <env>/aurora/<group>/master "
                          "secret to every region holding a secondary of that group's global cluster."),
         _stable(_credentials)),
     StackRule(

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-
+from guardrails import aurora, cache, cloudflare, eks, kafka, kms_secrets, load_balancers, network, platform
 from guardrails.core import Rule
 
-# Modules by service; each exposes RULES.
-MODULES = ("aurora", "cache", "kafka", "eks", "network", "kms_secrets", "load_balancers", "cloudflare", "platform")
+# Modules by service, in table order; each exposes RULES. They are imported, not looked up by name, so a lost
+# or renamed module stops the pack (the policy server, `make plan`, the tests) instead of silently dropping
+# its rules.
+MODULES = (aurora, cache, kafka, eks, network, kms_secrets, load_balancers, cloudflare, platform)
 
 
 def all_rules() -> list[Rule]:
-    rules: list[Rule] = []
-    for module in MODULES:
-        try:
-            loaded = importlib.import_module(f"guardrails.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"guardrails.{module}":
-                raise
-            continue
-        rules.extend(loaded.RULES)
+    rules: list[Rule] = [rule for module in MODULES for rule in module.RULES]
     names = [r.meta.name for r in rules]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

@@ -10,6 +10,7 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 from guardrails.core import StackRule
 from guardrails.registry import all_rules
 from offline import guardrails, policy_table
+from tests.policies.harness import plan_resources
 
 
 def test_every_rule_has_complete_metadata() -> None:
@@ -45,6 +46,52 @@ def test_a_mandatory_violation_is_reported_with_its_rule(prod_plan: Any) -> None
     found = [v for v in guardrails.evaluate(doc, {}) if v.id == "A2"]
     assert [(v.enforcement, v.urn) for v in found] == [("mandatory", cluster["urn"])]
     assert found[0].message == f"[A2] {cluster['name']}: storageEncrypted must be true (got False)"
+
+
+def test_a_plaintext_master_password_is_a_mandatory_violation(prod_plan: Any) -> None:
+    """The deliberately misconfigured plan: a primary cluster whose master password is a plain string."""
+    import copy
+
+    doc = copy.deepcopy(prod_plan)
+    cluster = next(r for r in doc["resources"]
+                   if r["type"] == "aws:rds/cluster:Cluster" and r["name"] == "use1-sg01-use1")
+    for side in ("inputs", "outputs"):
+        cluster[side]["masterPassword"] = "hunter2-hunter2"
+    found = [v for v in guardrails.evaluate(doc, guardrails.load_config("prod")) if v.enforcement == "mandatory"]
+    assert [(v.id, v.policy, v.urn, v.message) for v in found] == [
+        ("P14", "platform-credentials", cluster["urn"],
+         "[P14] use1-sg01-use1: masterPassword is a plaintext value, not a random.RandomPassword result; generate "
+         "the credential in the stack so it stays a Pulumi secret")]
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_committed_budgets_cover_the_planned_stacks(stack: str, request: pytest.FixtureRequest) -> None:
+    from guardrails.platform import monthly_cost
+
+    doc: Any = request.getfixturevalue(f"{stack}_plan")
+    config = guardrails.load_config(stack)
+    budget = config["platform-cost-ceiling"]["monthlyBudgetUsd"]
+    estimate = monthly_cost(plan_resources(doc))[0]
+    assert 1.2 * estimate <= budget <= 1.3 * estimate  # about 25% headroom, as budgetBasis says
+    assert not [v for v in guardrails.evaluate(doc, config) if v.id == "P10"]
+
+
+def test_cost_ceiling_fires_when_the_budget_is_below_the_plan(dev_plan: Any) -> None:
+    config = guardrails.load_config("dev")
+    config["platform-cost-ceiling"] = {**config["platform-cost-ceiling"], "monthlyBudgetUsd": 3000}
+    found = [v for v in guardrails.evaluate(dev_plan, config) if v.id == "P10"]
+    assert [(v.enforcement, v.urn) for v in found] == [("advisory", None)]
+    assert found[0].message.startswith("[P10] estimated monthly cost $3,110.23 exceeds monthlyBudgetUsd $3,000.00 (")
+
+
+def test_registry_loads_every_guardrail_module() -> None:
+    from pathlib import Path
+
+    from guardrails import registry
+
+    package = Path(registry.__file__).parent
+    modules = {p.stem for p in package.glob("*.py")} - {"__init__", "core", "registry"}
+    assert sorted(m.__name__.removeprefix("guardrails.") for m in registry.MODULES) == sorted(modules)
 
 
 def test_config_can_disable_a_rule(prod_plan: Any) -> None:

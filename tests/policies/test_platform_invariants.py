@@ -42,6 +42,9 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 KMS_KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+CACHE_USER = "aws:elasticache/user:User"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -908,6 +911,69 @@ def test_p14_master_secret_of_an_unknown_group(prod: Plan) -> None:
     assert run("P14", prod) == [
         "[P14] use1-sg01-master: no Aurora cluster has tags.shard-group zz-sg09; the regions "
         "prod/aurora/zz-sg09/master must replicate to cannot be determined"]
+
+
+PLAINTEXT = ("is a plaintext value, not a random.RandomPassword result; generate the credential in the stack so it "
+             "stays a Pulumi secret")
+
+
+def test_p14_plaintext_master_password(prod: Plan) -> None:
+    prod.set(CLUSTER, "use1-sg01-use1", "masterPassword", "hunter2-hunter2")
+    assert run("P14", prod) == [f"[P14] use1-sg01-use1: masterPassword {PLAINTEXT}"]
+
+
+def test_p14_master_password_missing_on_a_primary(prod: Plan) -> None:
+    prod.set(CLUSTER, "use1-sg01-use1", "masterPassword", REMOVE)
+    assert run("P14", prod) == [
+        "[P14] use1-sg01-use1: masterUsername is set but masterPassword is not; set it from a random.RandomPassword "
+        "result (manageMasterUserPassword does not work on global clusters)"]
+    prod.set(CLUSTER, "use1-sg01-use1", "manageMasterUserPassword", True)
+    assert run("P14", prod) == []
+
+
+def test_p14_master_password_unknown_during_preview_is_computed_not_typed_in(prod: Plan) -> None:
+    prod.set(CLUSTER, "use1-sg01-use1", "masterPassword", UNKNOWN_STRING_VALUE)
+    assert run("P14", prod) == []
+
+
+def test_p14_plaintext_cache_user_passwords(prod: Plan) -> None:
+    prod.set(CACHE_USER, "use1-cache-app", "authenticationMode", {"type": "password", "passwords": ["hunter2"]})
+    prod.set(CACHE_USER, "euw1-cache-app", "passwords", ["[secret]", "hunter2"])
+    assert run("P14", prod) == [f"[P14] euw1-cache-app: passwords.1 {PLAINTEXT}",
+                                f"[P14] use1-cache-app: authenticationMode.passwords.0 {PLAINTEXT}"]
+
+
+def test_p14_plaintext_secret_string(prod: Plan) -> None:
+    prod.set(SECRET_VERSION, "use1-sg01-master", "secretString", json.dumps({"username": "x", "password": "hunter2"}))
+    assert run("P14", prod) == [
+        "[P14] use1-sg01-master: secretString holds no random.RandomPassword result; build the secret from a "
+        "generated password, never a plaintext value"]
+
+
+def _cluster(name: str, **props: Any) -> PolicyResource:
+    return stack_resource(CLUSTER, {"clusterIdentifier": name, "engine": "aurora-postgresql", **props}, name,
+                          region="us-east-1")
+
+
+def test_p14_as_the_policy_server_sees_it() -> None:
+    """`pulumi preview` hands policies secrets unwrapped: a generated password arrives as its plaintext value."""
+    generated = stack_resource(RANDOM_PASSWORD, {"length": 40, "result": "Zq8#generated-by-random"}, "db-master")
+    from_generator = _cluster("db", masterUsername="platform_admin", masterPassword="Zq8#generated-by-random")
+    typed_in = _cluster("db", masterUsername="platform_admin", masterPassword="from-pulumi-config-secret")
+    secret = stack_resource(SECRET_VERSION, {"secretString": json.dumps({"password": "Zq8#generated-by-random"})},
+                            "db-master")
+    assert run("P14", [generated, from_generator, secret]) == []
+    assert run("P14", [generated, typed_in, secret]) == [f"[P14] db: masterPassword {PLAINTEXT}"]
+    # Without a generator in the stack, even a masked (secret) value is typed in: a config secret, say.
+    assert run("P14", [_cluster("db", masterUsername="platform_admin", masterPassword="[secret]")]) == [
+        f"[P14] db: masterPassword {PLAINTEXT}"]
+
+
+def test_p14_secondaries_and_managed_passwords_need_no_master_password() -> None:
+    secondary = _cluster("db-euw1", globalClusterIdentifier="g")
+    managed = _cluster("solo", masterUsername="platform_admin", manageMasterUserPassword=True)
+    restored = _cluster("restored", masterUsername="platform_admin", snapshotIdentifier="snap-1")
+    assert run("P14", [secondary, managed, restored]) == []
 
 
 # ------------------------------------------------------------------------------------- P15 versions
