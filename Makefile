@@ -58,6 +58,14 @@ bench: $(STAMP) ## Plan time against the SDK's own floor
 prices: $(STAMP) ## Refresh regions/prices.json from the AWS Price List API (AWS credentials needed)
 	$(RUN) -m operations.prices $(if $(DRY_RUN),--dry-run)
 
+.PHONY: preflight
+preflight: $(STAMP) ## Quotas and usage of STACK's account against the plan (AWS credentials needed)
+	$(RUN) -m operations.preflight --stack $(STACK) $(if $(MANIFEST),--manifest $(MANIFEST))
+
+.PHONY: verify
+verify: $(STAMP) ## After `pulumi up`: STACK's resources against the plan (AWS credentials; pulumi CLI or OUTPUTS=file)
+	$(RUN) -m operations.verify --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(MANIFEST),--manifest $(MANIFEST))
+
 $(STAMP): uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --quiet --python $(PYTHON)
 	@touch $@

@@ -10,6 +10,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from regions.published_map import parameter_name
+
 # SSM Standard parameters hold 4 KB; Advanced ones 8 KB (prod's 18 groups need Advanced).
 STANDARD_TIER_LIMIT = 4096
 
@@ -21,10 +23,6 @@ class ShardMapArgs:
     document: pulumi.Input[dict[str, Any]]
     namespace: str
     kubernetes: pulumi.ProviderResource
-
-
-def parameter_name(environment: str) -> str:
-    return f"/platform/{environment}/shard-map"
 
 
 class ShardMapPublication(pulumi.ComponentResource):
