@@ -45,6 +45,7 @@ def build(run: PlanRun) -> dict[str, Any]:
                 "inputs": _clean(r.inputs),
                 "outputs": _clean(r.outputs),
                 "dependencies": r.dependencies,
+                "propertyDependencies": r.property_dependencies,
                 "protect": r.protect,
                 "ignoreChanges": r.ignore_changes,
                 "aliases": r.aliases,

@@ -35,6 +35,8 @@ class Registration:
     outputs: dict[str, Any]
     dependencies: list[str]
     protect: bool
+    # Input property -> the URNs its value came from (what CrossGuard's property_dependencies carries).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     ignore_changes: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)  # full URNs this registration answers to as well
 
@@ -102,6 +104,8 @@ class RecordingMonitor(MockMonitor):
             parent=request.parent if _is_resource(request.parent) else None,
             provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
             region=region, inputs=inputs, outputs=state, dependencies=list(request.dependencies),
+            property_dependencies={k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())
+                                   if v.urns},
             protect=bool(request.protect), ignore_changes=sorted(request.ignoreChanges),
             aliases=sorted(request.aliasURNs)))
         obj = _sync_await(rpc.serialize_properties(state, {}))

@@ -82,6 +82,12 @@ def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> lis
 
     stack_view = [PolicyResource(r["type"], unknown_checking_proxy({**r["inputs"], **r["outputs"]}), r["urn"],
                                  r["name"], _options(r), provider_of(r), None, [], {}) for r in resources]
+    # Dependencies as the policy server hands them to stack rules: the stack's resources, per input property too.
+    in_stack = {view.urn: view for view in stack_view}
+    for view, r in zip(stack_view, resources, strict=True):
+        view.dependencies = [in_stack[u] for u in r["dependencies"] if u in in_stack]
+        view.property_dependencies = {prop: [in_stack[u] for u in urns if u in in_stack]
+                                      for prop, urns in (r.get("propertyDependencies") or {}).items()}
     found: list[Violation] = []
     for rule in all_rules():
         config = dict(pack_config.get(rule.meta.name) or {})

@@ -21,7 +21,7 @@ from tests.manifest_edits import set_path
 from tests.plan_helpers import Doc, by_urn, of_type
 
 KEYS = {"urn", "type", "name", "custom", "parent", "provider", "region", "inputs", "outputs", "dependencies",
-        "protect", "ignoreChanges", "aliases"}
+        "propertyDependencies", "protect", "ignoreChanges", "aliases"}
 
 
 def test_document_header(prod_plan: Doc) -> None:
@@ -36,6 +36,8 @@ def test_every_registration_is_listed_with_consistent_links(prod_plan: Doc) -> N
     assert len(urns) == len(prod_plan["resources"])
     for r in prod_plan["resources"]:
         assert set(r) == KEYS
+        # A property's sources are among the resource's dependencies, as the engine records them.
+        assert {u for urns in r["propertyDependencies"].values() for u in urns} <= set(r["dependencies"])
         assert r["urn"] == f"urn:pulumi:prod::global-platform::{r['urn'].split('::')[2]}::{r['name']}"
         assert r["urn"].split("::")[2].endswith(r["type"])
         assert all(d in urns for d in r["dependencies"])

@@ -1058,6 +1058,19 @@ def _credential_values(read: _Reader, resource: Any, path: str) -> list[tuple[st
     return []
 
 
+def _derived_from_random(resource: Any, path: str) -> bool:
+    """Whether the engine says the property's value came from a RandomPassword; True when it says nothing.
+
+    Where values are masked (the offline plan shows every secret as "[secret]"), comparing values proves
+    nothing; the engine's property dependencies still name the resource a value was computed from, and a
+    literal has none. Hand-built args without dependencies fall back to the value comparison alone.
+    """
+    dependencies = getattr(resource, "property_dependencies", None) or {}
+    if not dependencies:
+        return True
+    return any(d.resource_type == RANDOM_PASSWORD for d in dependencies.get(path.split(".", 1)[0], []))
+
+
 def _plaintext_credentials(read: _Reader, resources: Sequence[Any]) -> list[Finding]:
     """Credentials that are not a random.RandomPassword result of the stack (or do not embed one).
 
@@ -1073,10 +1086,11 @@ def _plaintext_credentials(read: _Reader, resources: Sequence[Any]) -> list[Find
     for resource_type, path, relation in _CREDENTIALS:
         for r in _of(resources, resource_type):
             for where, value in _credential_values(read, r, path):
-                if relation == "is" and value not in generated:
+                if relation == "is" and (value not in generated or not _derived_from_random(r, path)):
                     found.append((f"{r.name}: {where} is a plaintext value, not a random.RandomPassword result; "
                                   "generate the credential in the stack so it stays a Pulumi secret", r.urn))
-                elif relation == "embeds" and not any(g in value for g in generated):
+                elif relation == "embeds" and (not any(g in value for g in generated)
+                                               or not _derived_from_random(r, path)):
                     found.append((f"{r.name}: {where} holds no random.RandomPassword result; build the secret "
                                   "from a generated password, never a plaintext value", r.urn))
     for cluster in _of(resources, CLUSTER):

@@ -64,6 +64,26 @@ def test_a_plaintext_master_password_is_a_mandatory_violation(prod_plan: Any) ->
          "the credential in the stack so it stays a Pulumi secret")]
 
 
+def test_a_literal_master_password_is_caught_offline_where_secrets_are_masked(prod_plan: Any) -> None:
+    """A literal in the program reaches the offline plan as "[secret]", like a generated one: what tells them
+    apart is the engine's property dependencies, which name the RandomPassword a generated value came from."""
+    import copy
+
+    doc = copy.deepcopy(prod_plan)
+    by_urn = {r["urn"]: r for r in doc["resources"]}
+    cluster = next(r for r in doc["resources"]
+                   if r["type"] == "aws:rds/cluster:Cluster" and r["name"] == "use1-sg01-use1")
+    assert cluster["inputs"]["masterPassword"] == "[secret]"
+    sources = cluster["propertyDependencies"]["masterPassword"]
+    assert [by_urn[u]["type"] for u in sources] == ["random:index/randomPassword:RandomPassword"]
+    del cluster["propertyDependencies"]["masterPassword"]  # what a literal password looks like to the engine
+    found = [v for v in guardrails.evaluate(doc, guardrails.load_config("prod")) if v.enforcement == "mandatory"]
+    assert [(v.id, v.urn, v.message) for v in found] == [
+        ("P14", cluster["urn"],
+         "[P14] use1-sg01-use1: masterPassword is a plaintext value, not a random.RandomPassword result; generate "
+         "the credential in the stack so it stays a Pulumi secret")]
+
+
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_committed_budgets_cover_the_planned_stacks(stack: str, request: pytest.FixtureRequest) -> None:
     from guardrails.platform import monthly_cost
