@@ -20,7 +20,8 @@ def _pct(value: float | None) -> str:
 def capacity_table(capacity: dict[str, Any]) -> Table:
     table = Table(title="Capacity per region", title_justify="left")
     for column in ("Region", "Users", "Logical shards", "Shard groups", "Writers / readers / DR secondaries",
-                   "Connection budget (busiest instance)", "Kafka replicas per broker", "Cache nodes / quota",
+                   "Connection budget (busiest instance)", "Kafka replicas per broker", "Kafka ingress (MiB/s)",
+                   "Cache nodes / quota",
                    "EKS nodes (max)", "Pod capacity (max)"):
         table.add_column(column, justify="left" if column == "Region" else "right")
     for region, c in capacity["regions"].items():
@@ -30,6 +31,7 @@ def capacity_table(capacity: dict[str, Any]) -> Table:
             f"{c['aurora']['writers']} / {c['aurora']['readers']} / {c['aurora']['hostedSecondaries']}",
             f"{budget['serverConnections']:,} of {budget['usable']:,} ({_pct(budget['percent'])})" if budget else "-",
             f"{kafka['partitionReplicasPerBroker']:,} of {kafka['recommended'] or '?'} ({_pct(kafka['percent'])})",
+            "-" if kafka["sustainableIngressMiBps"] is None else f"{kafka['sustainableIngressMiBps']:,.0f}",
             f"{cache['nodes']} / {cache['quota']} ({_pct(cache['percent'])})",
             f"{eks['nodesDesired']} ({eks['nodesMax']})", f"{eks['podsDesired']:,} ({eks['podsMax']:,})")
     return table

@@ -13,7 +13,7 @@ from typing import Any
 
 from regions.cache_facts import NODES_PER_CLUSTER_QUOTA
 from regions.eks_facts import max_pods
-from regions.kafka_facts import PARTITION_REPLICAS_PER_BROKER
+from regions.kafka_facts import PARTITION_REPLICAS_PER_BROKER, sustainable_ingress_mibps
 from regions.loads import aurora_instances, kafka_replicas_per_broker, worst_connection_load
 from regions.rds_facts import AURORA_MAX_CONNECTIONS, usable_connections
 from regions.schema import Manifest, Region
@@ -21,6 +21,10 @@ from regions.schema import Manifest, Region
 
 def _percent(used: float, limit: float) -> float:
     return round(100 * used / limit, 1)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _connections(manifest: Manifest, region: Region) -> dict[str, Any] | None:
@@ -77,7 +81,10 @@ def region_capacity(manifest: Manifest, region: Region, quotas: list[QuotaUse]) 
         },
         "connectionBudget": _connections(manifest, region),
         "kafka": {"brokers": region.kafka.brokers, "partitionReplicasPerBroker": round(replicas),
-                  "recommended": limit, "percent": _percent(replicas, limit) if limit else None},
+                  "recommended": limit, "percent": _percent(replicas, limit) if limit else None,
+                  # Readers of every byte: the applications (one group) and a replicator per DR region.
+                  "sustainableIngressMiBps": _round(sustainable_ingress_mibps(
+                      region.kafka.broker_type, region.kafka.brokers, 1 + len(region.dr_regions)))},
         "cache": {"nodes": region.redis.nodes, "quota": NODES_PER_CLUSTER_QUOTA,
                   "percent": _percent(region.redis.nodes, NODES_PER_CLUSTER_QUOTA)},
         "eks": _eks(region),

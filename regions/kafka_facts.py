@@ -6,6 +6,9 @@
 - Kafka versions offered for new KRaft clusters ("Supported Apache Kafka versions", "KRaft mode").
 - MSK Replicator: it lives in the target Region; 15 replicators per account and Region, 750 topics each
   (MSK quotas).
+- Sustainable ingress per Standard broker (AWS's MSK sizing script, aws/agent-toolkit-for-aws
+  managing-amazon-msk/scripts/msk_sizing.py, 2026-06-23): min(EBS MiB/s / 6.5, NIC MiB/s / (5.7 + 1.5 x
+  fan-out)), sized to survive one AZ down while partitions rebalance; m7g is the only family tabulated.
 """
 
 from __future__ import annotations
@@ -23,6 +26,20 @@ INTERNAL_PARTITIONS = 100
 REPLICATORS_PER_REGION = 15
 TOPICS_PER_REPLICATOR = 750
 BROKERS_PER_CLUSTER = 60  # KRaft
+# Broker type -> (EBS MiB/s, network MiB/s) of the sizing model above.
+BROKER_BANDWIDTH_MIBPS: dict[str, tuple[float, float]] = {
+    "kafka.m7g.large": (78.75, 117), "kafka.m7g.xlarge": (156.25, 234),
+    "kafka.m7g.2xlarge": (312.5, 469), "kafka.m7g.4xlarge": (625, 937),
+}
+
+
+def sustainable_ingress_mibps(broker_type: str, brokers: int, fan_out: int) -> float | None:
+    """What the cluster can take in steadily with ``fan_out`` consumers reading every byte; None if untabulated."""
+    bandwidth = BROKER_BANDWIDTH_MIBPS.get(broker_type)
+    if bandwidth is None:
+        return None
+    ebs, network = bandwidth
+    return brokers * min(ebs / 6.5, network / (5.7 + 1.5 * fan_out))
 
 
 def partition_replicas_per_broker(local_partitions: int, replicated_in_partitions: int, brokers: int) -> float:

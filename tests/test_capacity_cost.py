@@ -32,6 +32,17 @@ def test_prod_capacity_counts_every_region_from_the_manifest() -> None:
     rds_instances = {q["quota"]: q for q in aps1["quotas"]}["rds: DB instances"]
     assert (rds_instances["need"], rds_instances["limit"]) == (18, 20)
     assert report["quotasExceeded"] == []
+    # 6 x kafka.m7g.2xlarge read by the applications and 2 replicators: the network bound, 469 / (5.7 + 1.5 x 3).
+    assert use1["kafka"]["sustainableIngressMiBps"] == round(6 * 469 / (5.7 + 1.5 * 3), 1)
+
+
+def test_kafka_ingress_is_unknown_for_a_broker_type_without_bandwidth_figures(raw_manifest: Any,
+                                                                              write_manifest: Any) -> None:
+    raw = raw_manifest("prod")
+    raw["regions"][2]["kafka"]["broker_type"] = "kafka.m5.2xlarge"
+    manifest = loader.load(write_manifest(raw), "prod")
+    kafka = capacity.report(manifest, quota_uses(manifest))["regions"]["ap-southeast-1"]["kafka"]
+    assert kafka["sustainableIngressMiBps"] is None and kafka["recommended"] == 2000
 
 
 def test_a_quota_the_plan_exceeds_is_listed_rds_first(raw_manifest: Any, write_manifest: Any) -> None:
