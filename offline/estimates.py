@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from operations.needs import quota_uses
 from regions import capacity, cost, prices
+from regions.quota_needs import quota_uses
 from regions.schema import Manifest
 
 

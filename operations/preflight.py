@@ -19,10 +19,10 @@ import boto3
 from rich.console import Console
 from rich.table import Table
 
-from operations.needs import Need, region_needs
 from operations.quota_values import QuotaValue, quota_value
 from operations.stack import AWS_ERRORS, EXIT_FINDINGS, EXIT_OK, OperatorError, aws_session, console, fail, load_target
 from operations.usage import Usage, UsageReader
+from regions.quota_needs import Need, region_needs
 from regions.schema import Manifest
 
 SCOPE_LABEL = {"region": "", "zone": " (busiest AZ)", "cluster": " (per cluster)"}

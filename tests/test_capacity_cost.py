@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from offline import diff, document, engine, estimates
-from operations.needs import quota_uses
 from regions import capacity, cost, loader, prices
 from regions.loads import aurora_instances
+from regions.quota_needs import quota_uses
 from tests.plan_helpers import Doc, of_type
 
 HOURS = 730
