@@ -72,7 +72,7 @@ def render_capacity(capacity: dict[str, Any], console: Console) -> None:
         console.print("No default quota is exceeded.")
 
 
-def _usd(value: float) -> str:
+def usd(value: float) -> str:
     return f"${value:,.0f}"
 
 
@@ -84,9 +84,9 @@ def cost_table(cost: dict[str, Any]) -> Table:
         table.add_column(column, justify="left" if column == "Region" else "right")
     for region, parts in cost["regions"].items():
         label = f"{region} (estimated)" if region in estimated else region
-        table.add_row(label, *(_usd(parts.get(c, 0.0)) for c in COMPONENTS), _usd(parts["total"]))
+        table.add_row(label, *(usd(parts.get(c, 0.0)) for c in COMPONENTS), usd(parts["total"]))
     totals = [sum(parts.get(c, 0.0) for parts in cost["regions"].values()) for c in COMPONENTS]
-    table.add_row("[bold]all regions[/bold]", *(_usd(t) for t in totals), f"[bold]{_usd(cost['monthlyTotal'])}[/bold]")
+    table.add_row("[bold]all regions[/bold]", *(usd(t) for t in totals), f"[bold]{usd(cost['monthlyTotal'])}[/bold]")
     return table
 
 
@@ -94,7 +94,7 @@ def render_cost(cost: dict[str, Any], console: Console) -> None:
     console.print(cost_table(cost))
     bound = "at least " if cost["lowerBound"] else ""
     per_user = cost["usdPerUserMonth"]
-    console.print(f"Total {bound}{_usd(cost['monthlyTotal'])} per month for {cost['users']:,} users: "
+    console.print(f"Total {bound}{usd(cost['monthlyTotal'])} per month for {cost['users']:,} users: "
                   f"${per_user:.6f} per user per month (${cost['usdPerMillionUsersMonth']:,.0f} per million users).")
     if cost["estimatedRegions"]:
         console.print(f"Estimated: {', '.join(cost['estimatedRegions'])} use us-east-1 list prices until "

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline.capacity_report import usd as _usd
 from offline.urn_snapshot import STATEFUL_TYPES
 
 # Properties whose change makes the provider replace the resource (pulumi-aws schema `forceNew`; curated).
@@ -150,10 +151,6 @@ def render(base: Side, head: Side, limit: int = 40) -> str:
         lines.append("")
     lines += cost_delta(base.cost, head.cost) + capacity_delta(base.capacity, head.capacity)
     return "\n".join(lines)
-
-
-def _usd(value: float) -> str:
-    return f"${value:,.0f}"
 
 
 def _signed_usd(value: float) -> str:

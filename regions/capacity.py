@@ -15,7 +15,7 @@ from regions.cache_facts import NODES_PER_CLUSTER_QUOTA
 from regions.eks_facts import max_pods
 from regions.kafka_facts import PARTITION_REPLICAS_PER_BROKER, sustainable_ingress_mibps
 from regions.loads import aurora_instances, kafka_replicas_per_broker, worst_connection_load
-from regions.rds_facts import AURORA_MAX_CONNECTIONS, usable_connections
+from regions.rds_facts import usable_connections
 from regions.schema import Manifest, Region
 
 
@@ -28,8 +28,7 @@ def _round(value: float | None) -> float | None:
 
 
 def _connections(manifest: Manifest, region: Region) -> dict[str, Any] | None:
-    known = {r.name for r in manifest.regions if r.aurora.instance_class in AURORA_MAX_CONNECTIONS}
-    worst = worst_connection_load(manifest, region, known)
+    worst = worst_connection_load(manifest, region)
     if worst is None:
         return None
     load, target, instance_class, _ = worst

@@ -4,25 +4,20 @@ and the Aurora instances each region hosts. Shared by the manifest rules and the
 from __future__ import annotations
 
 from regions.kafka_facts import partition_replicas_per_broker
-from regions.rds_facts import usable_connections
+from regions.rds_facts import AURORA_MAX_CONNECTIONS, usable_connections
 from regions.schema import Manifest, Region
-from regions.shards import shard_group_id
+from regions.shards import group_readers
 
 
-def group_readers(manifest: Manifest, region: Region) -> list[int]:
-    """Readers of each of the region's own shard groups: the region's `aurora.readers` unless overridden."""
-    return [manifest.group_readers.get(shard_group_id(region.short_code, k), region.aurora.readers)
-            for k in range(1, region.shard_groups + 1)]
-
-
-def worst_connection_load(manifest: Manifest, region: Region,
-                           known: set[str]) -> tuple[int, str, str, int] | None:
+def worst_connection_load(manifest: Manifest, region: Region) -> tuple[int, str, str, int] | None:
     """The most server connections this region's PgBouncer fleet can open to one Aurora instance.
 
     In its home region a group's ``<group>`` pool goes to the writer and ``<group>_ro`` to the readers
     (to the writer too when the group has none). In a DR region both pools reach the local secondary. An
     endpoint may route every connection to one instance, so each load is counted against one instance.
     """
+    # Only instance classes with a known max_connections can be budgeted (the rules reject the others).
+    known = {r.name for r in manifest.regions if r.aurora.instance_class in AURORA_MAX_CONNECTIONS}
     per_database = region.pgbouncer.max_replicas * region.pgbouncer.default_pool_size
     loads: list[tuple[int, str, str, int]] = []
     if region.name in known:

@@ -239,7 +239,7 @@ def _aurora(manifest: Manifest) -> Iterator[Finding]:
                           f"prod keeps {PROD_BACKUP_RETENTION_DAYS} days of backups, Aurora's maximum "
                           f"(got {region.aurora.backup_retention_days})")
     for i, region in enumerate(manifest.regions):
-        worst = worst_connection_load(manifest, region, known)
+        worst = worst_connection_load(manifest, region)
         if worst is None:
             continue
         load, target, instance_class, databases = worst

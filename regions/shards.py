@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
-from regions.schema import Manifest
+from regions.schema import Manifest, Region
 
 HASH_PERSON = b"gp-shard-v1"
 
@@ -63,6 +63,12 @@ def shard_group_id(short_code: str, index: int) -> str:
     return f"{short_code}-sg{index:02d}"
 
 
+def group_readers(manifest: Manifest, region: Region) -> list[int]:
+    """Readers of each of the region's own shard groups: the region's `aurora.readers` unless overridden."""
+    return [manifest.group_readers.get(shard_group_id(region.short_code, k), region.aurora.readers)
+            for k in range(1, region.shard_groups + 1)]
+
+
 @dataclass(frozen=True)
 class ShardMap:
     """The allocation of one validated manifest."""
@@ -74,12 +80,13 @@ class ShardMap:
         groups = []
         for region in self.manifest.regions:
             size = region.logical_shards.size // region.shard_groups
+            readers = group_readers(self.manifest, region)
             for k in range(region.shard_groups):
                 start = region.logical_shards.start + k * size
                 gid = shard_group_id(region.short_code, k + 1)
                 groups.append(ShardGroup(gid, k + 1, region.name, tuple(region.dr_regions), start, start + size,
                                          self.manifest.writer_regions.get(gid, ""),
-                                         self.manifest.group_readers.get(gid, region.aurora.readers)))
+                                         readers[k]))
         return tuple(sorted(groups, key=lambda g: g.start))
 
     @cached_property
