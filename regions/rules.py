@@ -50,6 +50,7 @@ def check(manifest: Manifest) -> list[Finding]:
         *_edge(manifest),
         *_writers(manifest),
         *_group_readers(manifest),
+        *_deploy_waves(manifest),
     ]
 
 
@@ -166,7 +167,7 @@ def _sizing(manifest: Manifest) -> Iterator[Finding]:
             yield Finding(_at(i, region, "pgbouncer.min_replicas"),
                           f"must not exceed max_replicas ({region.pgbouncer.min_replicas} > "
                           f"{region.pgbouncer.max_replicas})")
-    if manifest.environment == "prod":
+    if manifest.protected:
         if manifest.network.nat_gateways != "per_az":
             yield Finding("network.nat_gateways", "prod needs per_az NAT gateways so losing an AZ keeps egress")
         for i, region in enumerate(manifest.regions):
@@ -234,7 +235,7 @@ def _aurora(manifest: Manifest) -> Iterator[Finding]:
             yield Finding(_at(i, region, "aurora.instance_class"),
                           f"{region.aurora.instance_class} has no known max_connections; use a db.r6g/r7g/r8g class "
                           "or add it to regions/rds_facts.py")
-        if manifest.environment == "prod" and region.aurora.backup_retention_days < PROD_BACKUP_RETENTION_DAYS:
+        if manifest.protected and region.aurora.backup_retention_days < PROD_BACKUP_RETENTION_DAYS:
             yield Finding(_at(i, region, "aurora.backup_retention_days"),
                           f"prod keeps {PROD_BACKUP_RETENTION_DAYS} days of backups, Aurora's maximum "
                           f"(got {region.aurora.backup_retention_days})")
@@ -268,7 +269,7 @@ def _cache(manifest: Manifest) -> Iterator[Finding]:
             yield Finding(_at(i, region, "redis.shards"),
                           f"{redis.shards} shards x (1 primary + {redis.replicas_per_shard} replicas) = {redis.nodes} "
                           f"nodes exceed ElastiCache's default quota of {NODES_PER_CLUSTER_QUOTA} nodes per cluster")
-        if manifest.environment == "prod" and redis.replicas_per_shard < 1:
+        if manifest.protected and redis.replicas_per_shard < 1:
             yield Finding(_at(i, region, "redis.replicas_per_shard"),
                           "prod needs at least 1 replica per shard: a shard without one loses its keys with its node")
 
@@ -364,3 +365,25 @@ def _group_readers(manifest: Manifest) -> Iterator[Finding]:
                                  "Aurora Global Database's limit for a primary cluster")
         elif readers == home.aurora.readers:
             yield Finding(field, f"{readers} is already {home.name}'s aurora.readers; remove the entry")
+
+
+def _deploy_waves(manifest: Manifest) -> Iterator[Finding]:
+    """Every region in exactly one wave; production deploys one canary region alone before the others."""
+    waves = manifest.deploy_waves
+    listed = [name for wave in waves for name in wave]
+    known = set(manifest.region_names)
+    for i, wave in enumerate(waves):
+        if not wave:
+            yield Finding(f"deploy_waves[{i}]", "an empty wave deploys nothing; remove it")
+        for name in wave:
+            if name not in known:
+                yield Finding(f"deploy_waves[{i}]", f"{name} is not a region of this manifest")
+    for name in sorted({n for n in listed if listed.count(n) > 1}):
+        yield Finding("deploy_waves", f"{name} is in more than one wave; each region deploys exactly once")
+    if waves:
+        missing = [n for n in manifest.region_names if n not in listed]
+        if missing:
+            yield Finding("deploy_waves", f"{', '.join(missing)} in no wave; list every region exactly once")
+    if manifest.protected and len(manifest.regions) > 1 and (len(waves) < 2 or len(waves[0]) != 1):
+        yield Finding("deploy_waves", "production deploys one canary region alone first, then the others "
+                      "(at least two waves, the first of one region)")

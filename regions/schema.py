@@ -204,8 +204,16 @@ class Alarms(Strict):
     prometheus_storage_gib: Annotated[int, Field(ge=10, le=16384, strict=True)]
 
 
+Posture = Literal["production", "development"]
+
+
 class Manifest(Strict):
     environment: Name
+    # production: stateful resources are protected (Pulumi `protect` and AWS deletion protection), and the
+    # rules that keep a region alive through an AZ loss apply; development: destroyable, smallest shapes.
+    posture: Posture
+    # Regions deployed together, in order; a production environment deploys a canary region alone first.
+    deploy_waves: list[list[str]] = []
     logical_shards: Positive
     users_per_logical_shard: Positive
     network: Network
@@ -223,6 +231,10 @@ class Manifest(Strict):
     @property
     def region_names(self) -> list[str]:
         return [r.name for r in self.regions]
+
+    @property
+    def protected(self) -> bool:
+        return self.posture == "production"
 
     def region(self, name: str) -> Region:
         for r in self.regions:
