@@ -1,5 +1,10 @@
 """One shard group: an Aurora PostgreSQL Global Database, writer in the home region, copies in the DR regions.
 
+Each piece lives in the stack of the region it runs in: ``AuroraShardGroup`` (the global cluster, its
+generated master password and the primary cluster) in the home region's infra stack; ``AuroraSecondary``
+(one DR region's cluster, joining the global cluster by its identifier) and ``MasterSecret`` (replicated to
+the DR regions) in a replicas stack, which deploys after every infra stack.
+
 Resource names carry the region a cluster lives in (``use1-sg01-euw1``), not its role: a switchover swaps
 roles between regions, never names, so no URN changes when the writer moves.
 """
@@ -34,165 +39,212 @@ PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
 
 @dataclass(frozen=True)
 class AuroraSite:
-    """One region's share of a shard group: where its cluster lives and what it uses there."""
+    """What one region offers every shard-group cluster it hosts (its AuroraRegion, or that stack's outputs)."""
 
     region: str
     short_code: str
-    base: AuroraRegion
+    subnet_group_name: pulumi.Input[str]
+    security_group_id: pulumi.Input[str]
+    parameter_group_name: pulumi.Input[str]
+    rds_key_arn: pulumi.Input[str]
+    monitoring_role_arn: pulumi.Input[str]
     log_key_arn: pulumi.Input[str]
-    provider: pulumi.ProviderResource
     alert_topic_arn: pulumi.Input[str]  # the region's alert topic: alarms page through it
+
+    @staticmethod
+    def of(base: AuroraRegion, log_key_arn: pulumi.Input[str], alert_topic_arn: pulumi.Input[str]) -> AuroraSite:
+        a = base.args
+        return AuroraSite(region=a.region, short_code=a.short_code, subnet_group_name=base.subnet_group.name,
+                          security_group_id=base.security_group.id, parameter_group_name=base.parameter_group.name,
+                          rds_key_arn=base.rds_key.arn, monitoring_role_arn=base.monitoring_role.arn,
+                          log_key_arn=log_key_arn, alert_topic_arn=alert_topic_arn)
 
 
 @dataclass(frozen=True)
-class AuroraShardGroupArgs:
+class MemberSpec:
+    """What every member cluster of one shard group shares, wherever it runs."""
+
     environment: str
     group_id: str  # "use1-sg01"
     engine_version: str
     instance_class: str
-    readers: int
-    secondary_instances: int
     backup_retention_days: int
     log_retention_days: int
-    home: AuroraSite
-    secondaries: Sequence[AuroraSite]
     alarms: Alarms
     protect: bool
 
+    @property
+    def global_identifier(self) -> str:
+        return f"{self.environment}-{self.group_id}"
+
+    def cluster_identifier(self, short_code: str) -> str:
+        return f"{self.global_identifier}-{short_code}"
+
+
+def _member(parent: pulumi.Resource, spec: MemberSpec, site: AuroraSite, global_cluster_identifier: pulumi.Input[str],
+            instances: int, *, primary: bool, master_password: pulumi.Input[str] | None,
+            opts: pulumi.ResourceOptions) -> tuple[aws.rds.Cluster, list[aws.rds.ClusterInstance]]:
+    """One member cluster in ``site``, its instances (the first is the preferred writer), logs and alarms."""
+    identifier = spec.cluster_identifier(site.short_code)
+    label = f"{spec.group_id}-{site.short_code}"
+    log_group = aws.cloudwatch.LogGroup(
+        f"{label}-postgresql", name=f"/aws/rds/cluster/{identifier}/postgresql",
+        retention_in_days=spec.log_retention_days, kms_key_id=site.log_key_arn,
+        opts=pulumi.ResourceOptions(parent=parent))
+    cluster = aws.rds.Cluster(
+        label,
+        cluster_identifier=identifier,
+        global_cluster_identifier=global_cluster_identifier,
+        engine=ENGINE,
+        engine_version=spec.engine_version,
+        engine_lifecycle_support=LIFECYCLE_SUPPORT,
+        port=POSTGRES_PORT,
+        db_subnet_group_name=site.subnet_group_name,
+        vpc_security_group_ids=[site.security_group_id],
+        db_cluster_parameter_group_name=site.parameter_group_name,
+        storage_encrypted=True,
+        kms_key_id=site.rds_key_arn,
+        iam_database_authentication_enabled=True,
+        backup_retention_period=spec.backup_retention_days,
+        preferred_backup_window="02:00-03:00",
+        preferred_maintenance_window="sun:04:00-sun:05:00",
+        copy_tags_to_snapshot=True,
+        deletion_protection=spec.protect,
+        skip_final_snapshot=False,
+        final_snapshot_identifier=f"{identifier}-final",
+        enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+        allow_major_version_upgrade=False,
+        # Secondaries take writes and forward them to the writer (read-your-writes per session).
+        enable_global_write_forwarding=None if primary else True,
+        tags={"shard-group": spec.group_id, "role-at-creation": "primary" if primary else "secondary"},
+        # Secondaries replicate the primary's credentials; giving them their own is an error.
+        master_username=MASTER_USERNAME if primary else None,
+        master_password=master_password if primary else None,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            parent=parent, protect=spec.protect, depends_on=[log_group], ignore_changes=MEMBER_IGNORE_CHANGES)))
+    members = [
+        aws.rds.ClusterInstance(
+            f"{label}-{n}",
+            identifier=f"{identifier}-{n}",
+            cluster_identifier=cluster.id,
+            engine=aws.rds.EngineType.AURORA_POSTGRESQL,
+            instance_class=spec.instance_class,
+            db_subnet_group_name=site.subnet_group_name,
+            publicly_accessible=False,
+            ca_cert_identifier=CA_CERT_IDENTIFIER,
+            promotion_tier=0 if n == 1 else 1,
+            auto_minor_version_upgrade=False,  # no effect on global members; upgrades go through the global cluster
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=site.rds_key_arn,
+            performance_insights_retention_period=7,
+            monitoring_interval=60,
+            monitoring_role_arn=site.monitoring_role_arn,
+            copy_tags_to_snapshot=True,
+            tags={"shard-group": spec.group_id},
+            opts=pulumi.ResourceOptions(parent=cluster, protect=spec.protect))
+        for n in range(1, instances + 1)
+    ]
+    for signal in alarm_signals.aurora(identifier, spec.instance_class, spec.alarms):
+        alarm(label, identifier, signal, site.alert_topic_arn, pulumi.ResourceOptions(parent=parent))
+    return cluster, members
+
+
+@dataclass(frozen=True)
+class AuroraShardGroupArgs:
+    spec: MemberSpec
+    readers: int
+    home: AuroraSite
+
 
 class AuroraShardGroup(pulumi.ComponentResource):
+    """The global cluster, its master password and the primary cluster: the home region's share of a group."""
+
     def __init__(self, name: str, args: AuroraShardGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("platform:data:AuroraShardGroup", name, None, pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(providers={"aws": args.home.provider})))
+        super().__init__("platform:data:AuroraShardGroup", name, None, opts)
         self.args = args
-        home = args.home
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
-        self.identifier = f"{args.environment}-{args.group_id}"
-
+        spec = args.spec
+        stateful = pulumi.ResourceOptions(parent=self, protect=spec.protect)
+        self.identifier = spec.global_identifier
         self.global_cluster = aws.rds.GlobalCluster(
-            f"{args.group_id}-global", global_cluster_identifier=self.identifier, engine=ENGINE,
-            engine_version=args.engine_version, engine_lifecycle_support=LIFECYCLE_SUPPORT, storage_encrypted=True,
-            deletion_protection=args.protect, opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(
-                provider=home.provider)))
+            f"{spec.group_id}-global", global_cluster_identifier=self.identifier, engine=ENGINE,
+            engine_version=spec.engine_version, engine_lifecycle_support=LIFECYCLE_SUPPORT, storage_encrypted=True,
+            deletion_protection=spec.protect, opts=stateful)
         self.master_password = random.RandomPassword(
-            f"{args.group_id}-master", length=40, special=True, override_special=PASSWORD_SPECIALS, min_lower=2,
+            f"{spec.group_id}-master", length=40, special=True, override_special=PASSWORD_SPECIALS, min_lower=2,
             min_upper=2, min_numeric=2, min_special=2, opts=stateful)
-        self.master_secret = self._master_secret(stateful)
+        self.cluster, self.instances = _member(
+            self, spec, args.home, self.global_cluster.id, 1 + args.readers, primary=True,
+            master_password=self.master_password.result, opts=pulumi.ResourceOptions())
+        # What a DR region's replicas stack joins: the identifier, published once the writer exists (a
+        # secondary can join only a primary that has a writer to replicate from).
+        self.joinable_identifier: pulumi.Output[str] = pulumi.Output.all(
+            self.global_cluster.global_cluster_identifier, *[i.id for i in self.instances]).apply(lambda v: v[0])
+        self.writer_endpoint = self.cluster.endpoint
+        self.reader_endpoint = self.cluster.reader_endpoint
+        self.register_outputs({"globalClusterIdentifier": self.identifier, "writerEndpoint": self.writer_endpoint})
 
-        self.clusters: dict[str, aws.rds.Cluster] = {}
-        self.instances: dict[str, list[aws.rds.ClusterInstance]] = {}
-        self.clusters[home.region] = self._cluster(home, primary=True, opts=stateful)
-        self.instances[home.region] = self._instances(home, 1 + args.readers)
-        for site in args.secondaries:
-            # A secondary can join only once the primary has a writer to replicate from.
-            self.clusters[site.region] = self._cluster(site, primary=False, opts=pulumi.ResourceOptions.merge(
-                stateful, pulumi.ResourceOptions(depends_on=self.instances[home.region])))
-            self.instances[site.region] = self._instances(site, args.secondary_instances)
-        # Region -> cluster identifier of every member: what `make verify` expects in the global cluster.
-        self.cluster_identifiers = {site.region: self.cluster_identifier(site) for site in (home, *args.secondaries)}
-        for site in (home, *args.secondaries):
-            identifier = self.cluster_identifier(site)
-            for signal in alarm_signals.aurora(identifier, args.instance_class, args.alarms):
-                alarm(f"{args.group_id}-{site.short_code}", identifier, signal, site.alert_topic_arn,
-                      pulumi.ResourceOptions(parent=self, provider=site.provider))
 
-        primary = self.clusters[home.region]
-        self.writer_endpoint = primary.endpoint
-        self.reader_endpoints = {region: c.reader_endpoint for region, c in self.clusters.items()}
-        # Each member's cluster (writer) endpoint: live only where the writer is now (see the switchover runbook).
-        self.cluster_endpoints = {region: c.endpoint for region, c in self.clusters.items()}
-        self.register_outputs({"globalClusterIdentifier": self.identifier, "writerEndpoint": self.writer_endpoint,
-                               "masterSecretArn": self.master_secret.arn})
+@dataclass(frozen=True)
+class AuroraSecondaryArgs:
+    spec: MemberSpec
+    instances: int  # of the writer's class, so a promoted region carries the load at once
+    site: AuroraSite
+    global_cluster_identifier: pulumi.Input[str]  # from the home region's infra stack
 
-    def cluster_identifier(self, site: AuroraSite) -> str:
-        return f"{self.identifier}-{site.short_code}"
 
-    def _master_secret(self, opts: pulumi.ResourceOptions) -> aws.secretsmanager.Secret:
-        """The master credentials in Secrets Manager, replicated to every DR region under that region's key.
+class AuroraSecondary(pulumi.ComponentResource):
+    """One DR region's member of a shard group's global cluster, with global write forwarding."""
 
-        Secrets-Manager-managed master passwords do not work on global clusters, so the program generates
-        the password and keeps it a Pulumi secret end to end.
-        """
-        args = self.args
-        secret = aws.secretsmanager.Secret(
-            f"{args.group_id}-master", name=f"{args.environment}/aurora/{args.group_id}/master",
-            description=f"Master credentials of Aurora global cluster {self.identifier}",
-            kms_key_id=args.home.base.secrets_key.arn,
-            replicas=[aws.secretsmanager.SecretReplicaArgs(region=s.region, kms_key_id=s.base.secrets_key.arn)
-                      for s in args.secondaries],
-            recovery_window_in_days=30 if args.protect else 7,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=args.home.provider)))
+    def __init__(self, name: str, args: AuroraSecondaryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:data:AuroraSecondary", name, None, opts)
+        self.args = args
+        self.cluster, self.instances = _member(
+            self, args.spec, args.site, args.global_cluster_identifier, args.instances, primary=False,
+            master_password=None, opts=pulumi.ResourceOptions())
+        self.reader_endpoint = self.cluster.reader_endpoint
+        self.cluster_endpoint = self.cluster.endpoint
+        self.register_outputs({"clusterIdentifier": args.spec.cluster_identifier(args.site.short_code)})
+
+
+@dataclass(frozen=True)
+class SecretReplica:
+    region: str
+    kms_key_arn: pulumi.Input[str]  # a key (or alias) ARN of that region
+
+
+@dataclass(frozen=True)
+class MasterSecretArgs:
+    spec: MemberSpec
+    password: pulumi.Input[str]  # the RandomPassword of the home region's infra stack (a secret output)
+    kms_key_arn: pulumi.Input[str]  # the home region's secrets key
+    replicas: Sequence[SecretReplica]  # the group's DR regions
+
+
+class MasterSecret(pulumi.ComponentResource):
+    """The master credentials in Secrets Manager, replicated to every DR region under that region's key.
+
+    Secrets-Manager-managed master passwords do not work on global clusters, so the program generates the
+    password and keeps it a Pulumi secret end to end. It lives in the home region's replicas stack because
+    its replicas need the DR regions' keys, which their infra stacks make.
+    """
+
+    def __init__(self, name: str, args: MasterSecretArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("platform:data:MasterSecret", name, None, opts)
+        spec = args.spec
+        identifier = spec.global_identifier
+        self.secret = aws.secretsmanager.Secret(
+            f"{spec.group_id}-master", name=f"{spec.environment}/aurora/{spec.group_id}/master",
+            description=f"Master credentials of Aurora global cluster {identifier}",
+            kms_key_id=args.kms_key_arn,
+            replicas=[aws.secretsmanager.SecretReplicaArgs(region=r.region, kms_key_id=r.kms_key_arn)
+                      for r in args.replicas],
+            recovery_window_in_days=30 if spec.protect else 7,
+            opts=pulumi.ResourceOptions(parent=self, protect=spec.protect))
         aws.secretsmanager.SecretVersion(
-            f"{args.group_id}-master", secret_id=secret.id,
-            secret_string=self.master_password.result.apply(lambda password: json.dumps({
+            f"{spec.group_id}-master", secret_id=self.secret.id,
+            secret_string=pulumi.Output.secret(args.password).apply(lambda password: json.dumps({
                 "engine": "postgres", "username": MASTER_USERNAME, "password": password, "port": POSTGRES_PORT,
-                "globalClusterIdentifier": self.identifier})),
-            opts=pulumi.ResourceOptions(parent=secret, provider=args.home.provider))
-        return secret
-
-    def _cluster(self, site: AuroraSite, *, primary: bool, opts: pulumi.ResourceOptions) -> aws.rds.Cluster:
-        args = self.args
-        identifier = self.cluster_identifier(site)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{args.group_id}-{site.short_code}-postgresql", name=f"/aws/rds/cluster/{identifier}/postgresql",
-            retention_in_days=args.log_retention_days, kms_key_id=site.log_key_arn,
-            opts=pulumi.ResourceOptions(parent=self, provider=site.provider))
-        return aws.rds.Cluster(
-            f"{args.group_id}-{site.short_code}",
-            cluster_identifier=identifier,
-            global_cluster_identifier=self.global_cluster.id,
-            engine=ENGINE,
-            engine_version=args.engine_version,
-            engine_lifecycle_support=LIFECYCLE_SUPPORT,
-            port=POSTGRES_PORT,
-            db_subnet_group_name=site.base.subnet_group.name,
-            vpc_security_group_ids=[site.base.security_group.id],
-            db_cluster_parameter_group_name=site.base.parameter_group.name,
-            storage_encrypted=True,
-            kms_key_id=site.base.rds_key.arn,
-            iam_database_authentication_enabled=True,
-            backup_retention_period=args.backup_retention_days,
-            preferred_backup_window="02:00-03:00",
-            preferred_maintenance_window="sun:04:00-sun:05:00",
-            copy_tags_to_snapshot=True,
-            deletion_protection=args.protect,
-            skip_final_snapshot=False,
-            final_snapshot_identifier=f"{identifier}-final",
-            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
-            allow_major_version_upgrade=False,
-            # Secondaries take writes and forward them to the writer (read-your-writes per session).
-            enable_global_write_forwarding=None if primary else True,
-            tags={"shard-group": args.group_id, "role-at-creation": "primary" if primary else "secondary"},
-            # Secondaries replicate the primary's credentials; giving them their own is an error.
-            master_username=MASTER_USERNAME if primary else None,
-            master_password=self.master_password.result if primary else None,
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                provider=site.provider, depends_on=[log_group], ignore_changes=MEMBER_IGNORE_CHANGES)))
-
-    def _instances(self, site: AuroraSite, count: int) -> list[aws.rds.ClusterInstance]:
-        """``count`` instances of the writer's class; the first is the preferred writer (promotion tier 0)."""
-        args = self.args
-        cluster = self.clusters[site.region]
-        identifier = self.cluster_identifier(site)
-        return [
-            aws.rds.ClusterInstance(
-                f"{args.group_id}-{site.short_code}-{n}",
-                identifier=f"{identifier}-{n}",
-                cluster_identifier=cluster.id,
-                engine=aws.rds.EngineType.AURORA_POSTGRESQL,
-                instance_class=args.instance_class,
-                db_subnet_group_name=site.base.subnet_group.name,
-                publicly_accessible=False,
-                ca_cert_identifier=CA_CERT_IDENTIFIER,
-                promotion_tier=0 if n == 1 else 1,
-                auto_minor_version_upgrade=False,  # no effect on global members; upgrades go through the global cluster
-                performance_insights_enabled=True,
-                performance_insights_kms_key_id=site.base.rds_key.arn,
-                performance_insights_retention_period=7,
-                monitoring_interval=60,
-                monitoring_role_arn=site.base.monitoring_role.arn,
-                copy_tags_to_snapshot=True,
-                tags={"shard-group": args.group_id},
-                opts=pulumi.ResourceOptions(parent=cluster, provider=site.provider))
-            for n in range(1, count + 1)
-        ]
+                "globalClusterIdentifier": identifier})),
+            opts=pulumi.ResourceOptions(parent=self.secret))
+        self.arn = self.secret.arn
+        self.register_outputs({"arn": self.secret.arn})

@@ -2,15 +2,16 @@
 
 Two logins: ``app`` (what applications use through PgBouncer) and the exporter's ``pgbouncer_stats``
 (PgBouncer's admin console only). Passwords and salts come from pulumi-random and stay Pulumi secrets;
-the SCRAM verifiers go to each region's PgBouncer and, with the app password, to Secrets Manager, from
-where the database bootstrap creates the role in every global cluster (docs/runbooks).
+the SCRAM verifiers go to each region's PgBouncer and, with the app password, to each region's Secrets
+Manager, from where the database bootstrap creates the role in every global cluster (docs/runbooks). No
+cloud API is involved: the global stack makes them once and every cluster stack reads them as secrets.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -26,17 +27,40 @@ CA_VALIDITY_HOURS = 10 * 365 * 24
 
 
 @dataclass(frozen=True)
-class SecretSite:
-    region: str
-    provider: pulumi.ProviderResource
-    kms_key_arn: pulumi.Input[str]
+class DatabaseLogins:
+    """What a region's PgBouncer and its applications need of the logins (made by the global stack)."""
+
+    passwords: Mapping[str, pulumi.Output[str]]  # user -> password
+    verifiers: Mapping[str, pulumi.Output[str]]  # user -> SCRAM verifier
+    userlist: pulumi.Output[str]  # PgBouncer's userlist.txt
+    ca_cert_pem: pulumi.Output[str]  # PgBouncer's client-TLS CA: applications trust it
+    ca_key_pem: pulumi.Output[str]  # signs each region's PgBouncer certificate
 
 
 @dataclass(frozen=True)
 class DatabaseUsersArgs:
     environment: str
-    sites: Sequence[SecretSite]  # the first holds the secret, the others its replicas
     protect: bool
+
+
+def app_login_secret(name: str, environment: str, logins: DatabaseLogins, kms_key_arn: pulumi.Input[str],
+                     protect: bool, opts: pulumi.ResourceOptions) -> aws.secretsmanager.Secret:
+    """The application login and its SCRAM verifier in one region's Secrets Manager, under that region's key.
+
+    The database bootstrap reads it to create the role in every global cluster (docs/runbooks). Each
+    region holds its own copy (same name, same value), written by that region's cluster stack.
+    """
+    secret = aws.secretsmanager.Secret(
+        name, name=f"{environment}/database/{APP_USER}",
+        description="Application login of every shard group (via PgBouncer) and its SCRAM verifier",
+        kms_key_id=kms_key_arn, recovery_window_in_days=30 if protect else 7,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protect)))
+    aws.secretsmanager.SecretVersion(
+        name, secret_id=secret.id,
+        secret_string=pulumi.Output.all(logins.passwords[APP_USER], logins.verifiers[APP_USER]).apply(
+            lambda v: json.dumps({"username": APP_USER, "password": v[0], "scramVerifier": v[1]})),
+        opts=pulumi.ResourceOptions(parent=secret))
+    return secret
 
 
 class DatabaseUsers(pulumi.ComponentResource):
@@ -65,18 +89,6 @@ class DatabaseUsers(pulumi.ComponentResource):
             validity_period_hours=CA_VALIDITY_HOURS, early_renewal_hours=365 * 24,
             allowed_uses=["cert_signing", "crl_signing"], opts=stateful)
 
-        home, *replicas = args.sites
-        self.app_secret = aws.secretsmanager.Secret(
-            f"{name}-app", name=f"{args.environment}/database/{APP_USER}",
-            description="Application login of every shard group (via PgBouncer) and its SCRAM verifier",
-            kms_key_id=home.kms_key_arn,
-            replicas=[aws.secretsmanager.SecretReplicaArgs(region=s.region, kms_key_id=s.kms_key_arn)
-                      for s in replicas],
-            recovery_window_in_days=30 if args.protect else 7,
-            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(provider=home.provider)))
-        aws.secretsmanager.SecretVersion(
-            f"{name}-app", secret_id=self.app_secret.id,
-            secret_string=pulumi.Output.all(self.passwords[APP_USER], verifiers[APP_USER]).apply(
-                lambda v: json.dumps({"username": APP_USER, "password": v[0], "scramVerifier": v[1]})),
-            opts=pulumi.ResourceOptions(parent=self.app_secret, provider=home.provider))
-        self.register_outputs({"appSecretArn": self.app_secret.arn})
+        self.logins = DatabaseLogins(passwords=self.passwords, verifiers=verifiers, userlist=self.userlist,
+                                     ca_cert_pem=self.ca_cert.cert_pem, ca_key_pem=self.ca_key.private_key_pem)
+        self.register_outputs({})

@@ -1,4 +1,4 @@
-"""One region's EKS cluster: control plane, access, node groups, managed add-ons and a Kubernetes provider."""
+"""One region's EKS cluster: control plane, access, node groups and managed add-ons (AWS API only)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from components.iam import policy_document, service_role
 from components.kms import KeySpec, regional_key
@@ -160,10 +159,8 @@ class EksCluster(pulumi.ComponentResource):
                     identity=("ebs-csi-controller-sa", ebs_role),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[*nodes, *ebs_grants]))
 
-        self.kubernetes = k8s.Provider(
-            f"{args.short_code}-k8s", kubeconfig=self._kubeconfig(), enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.admin_access]))
         self.name = self.cluster.name
+        self.certificate_authority = self.cluster.certificate_authority.data
         self.endpoint = self.cluster.endpoint
         self.register_outputs({"name": self.name, "arn": self.cluster.arn, "endpoint": self.endpoint,
                                "clusterSecurityGroupId": self.cluster_security_group_id})
@@ -259,23 +256,24 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 depends_on=depends_on, ignore_changes=["scalingConfig.desiredSize"])))
 
-    def _kubeconfig(self) -> pulumi.Output[str]:
-        """A kubeconfig whose credentials come from `aws eks get-token` as the stack's admin role."""
-        a = self.args
-        return pulumi.Output.all(self.cluster.endpoint, self.cluster.certificate_authority.data).apply(
-            lambda values: json.dumps({
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": a.cluster_name, "cluster": {
-                    "server": values[0], "certificate-authority-data": values[1]}}],
-                "contexts": [{"name": a.cluster_name, "context": {"cluster": a.cluster_name, "user": a.cluster_name}}],
-                "current-context": a.cluster_name,
-                "users": [{"name": a.cluster_name, "user": {"exec": {
-                    "apiVersion": "client.authentication.k8s.io/v1beta1",
-                    "command": "aws",
-                    "args": ["eks", "get-token", "--cluster-name", a.cluster_name, "--region", a.region,
-                             "--role-arn", a.admin_role_arn, "--output", "json"],
-                    "interactiveMode": "Never",
-                }}}],
-            }))
 
+def kubeconfig(cluster_name: str, region: str, endpoint: pulumi.Input[str],
+               certificate_authority: pulumi.Input[str]) -> pulumi.Output[str]:
+    """A kubeconfig whose token comes from `aws eks get-token` with the deploy's own credentials.
+
+    The cluster stack runs on the region's in-VPC runner, whose role holds an access entry on the cluster;
+    run by hand, the caller's credentials need one too (assume adminRoleArn first).
+    """
+    return pulumi.Output.all(endpoint, certificate_authority).apply(lambda values: json.dumps({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster_name, "cluster": {"server": values[0], "certificate-authority-data": values[1]}}],
+        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+        "current-context": cluster_name,
+        "users": [{"name": cluster_name, "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
+            "interactiveMode": "Never",
+        }}}],
+    }))

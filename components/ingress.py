@@ -89,19 +89,22 @@ class RegionalIngress(pulumi.ComponentResource):
         self.hostname = self.load_balancer.dns_name
         self.register_outputs({"hostname": self.hostname})
 
-    def bind_gateway(self, short_code: str, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-        """Register the gateway Service's pods in the target group (the Load Balancer Controller does it).
 
-        Security group rules stay in code above, so the binding asks the controller to manage none.
-        """
-        return k8s.apiextensions.CustomResource(
-            f"{short_code}-edge-gateway-binding",
-            api_version="elbv2.k8s.aws/v1beta1",
-            kind="TargetGroupBinding",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_SERVICE, namespace=GATEWAY_NAMESPACE),
-            spec={
-                "serviceRef": {"name": GATEWAY_SERVICE, "port": LISTENER_PORT},
-                "targetGroupARN": self.target_group.arn,
-                "targetType": "ip",
-            },
-            opts=opts)
+def bind_gateway(short_code: str, target_group_arn: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """Register the gateway Service's pods in the NLB's target group (the Load Balancer Controller does it).
+
+    Made by the cluster stack; security group rules stay in the infra stack, so the binding asks the
+    controller to manage none.
+    """
+    return k8s.apiextensions.CustomResource(
+        f"{short_code}-edge-gateway-binding",
+        api_version="elbv2.k8s.aws/v1beta1",
+        kind="TargetGroupBinding",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_SERVICE, namespace=GATEWAY_NAMESPACE),
+        spec={
+            "serviceRef": {"name": GATEWAY_SERVICE, "port": LISTENER_PORT},
+            "targetGroupARN": target_group_arn,
+            "targetType": "ip",
+        },
+        opts=opts)

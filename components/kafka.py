@@ -1,4 +1,4 @@
-"""One region's event stream: a provisioned MSK cluster on KRaft, IAM-authenticated, private, and its topics."""
+"""One region's event stream: a provisioned MSK cluster on KRaft, IAM-authenticated, private (topics apart)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kafka as kafka
 
 from components.kms import KeySpec, regional_key
 from regions.kafka_facts import REPLICATION_FACTOR
-from regions.schema import Topic
 
 IAM_PORT = 9098  # SASL/IAM inside AWS
 SERVER_PROPERTIES = {
@@ -38,12 +36,10 @@ class KafkaArgs:
     storage_gib: int
     max_storage_gib: int
     log_retention_days: int
-    topics: Sequence[Topic]
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
     client_security_group_id: pulumi.Input[str]  # the workload nodes
     log_key_arn: pulumi.Input[str]
-    admin_role_arn: str  # what the topic provider assumes to administer topics over IAM
     protect: bool
     partition: str = "aws"
 
@@ -69,7 +65,7 @@ class KafkaCluster(pulumi.ComponentResource):
         self.cluster = self._cluster(ident, child)
         self.bootstrap_brokers = self.cluster.bootstrap_brokers_sasl_iam
         # MSK Replicators in the DR regions read this cluster through multi-VPC connectivity.
-        aws.msk.ClusterPolicy(
+        policy = aws.msk.ClusterPolicy(
             f"{args.short_code}-kafka-replicator-access", cluster_arn=self.cluster.arn,
             policy=self.cluster.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
                 "Sid": "MskReplicatorReadsThisCluster", "Effect": "Allow",
@@ -77,8 +73,11 @@ class KafkaCluster(pulumi.ComponentResource):
                 "Action": ["kafka:CreateVpcConnection", "kafka:GetBootstrapBrokers", "kafka:DescribeClusterV2"],
                 "Resource": arn}]})),
             opts=child)
+        # What a replicator in a DR region reads: the ARN, published once the policy that admits it exists
+        # (MSK requires the source's resource policy before CreateReplicator).
+        self.replication_source_arn: pulumi.Output[str] = pulumi.Output.all(self.cluster.arn, policy.id).apply(
+            lambda v: v[0])
         self._storage_autoscaling(child)
-        self.topics = self._topics(child)
         self.register_outputs({"arn": self.cluster.arn, "bootstrapBrokersSaslIam": self.bootstrap_brokers})
 
     def _security_groups(self, ident: str, opts: pulumi.ResourceOptions) -> tuple[aws.ec2.SecurityGroup,
@@ -168,17 +167,3 @@ class KafkaCluster(pulumi.ComponentResource):
                 predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
                     predefined_metric_type="KafkaBrokerStorageUtilization")),
             opts=pulumi.ResourceOptions(parent=target))
-
-    def _topics(self, opts: pulumi.ResourceOptions) -> list[kafka.Topic]:
-        """The manifest's topic plan, administered over IAM through the cluster's private brokers."""
-        args = self.args
-        provider = kafka.Provider(
-            f"{args.short_code}-kafka", bootstrap_servers=self.bootstrap_brokers.apply(lambda b: b.split(",")),
-            tls_enabled=True, sasl_mechanism="aws-iam", sasl_aws_region=args.region,
-            sasl_aws_role_arn=args.admin_role_arn, opts=opts)
-        return [
-            kafka.Topic(f"{args.short_code}-topic-{topic.name}", name=topic.name, partitions=topic.partitions,
-                        replication_factor=REPLICATION_FACTOR, config={"min.insync.replicas": "2"},
-                        opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=args.protect))
-            for topic in args.topics
-        ]

@@ -13,7 +13,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import policy_document, service_role
-from components.kafka import KafkaCluster
 
 CLUSTER_ACTIONS = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:AlterCluster",
                    "kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kafka-cluster:AlterTopic",
@@ -32,25 +31,32 @@ def _scoped(cluster_arn: str, kind: str) -> str:
 
 
 @dataclass(frozen=True)
+class ReplicationEnd:
+    """One side of a replicator: a cluster, the subnets its ENIs go in and the security group they carry."""
+
+    region: str
+    short_code: str
+    cluster_arn: pulumi.Input[str]  # the source's is published only once its cluster policy exists
+    subnet_ids: pulumi.Input[Sequence[str]]
+    security_group_id: pulumi.Input[str]  # the region's replicator security group, admitted on 9098
+
+
+@dataclass(frozen=True)
 class ReplicationArgs:
     environment: str
     account_id: str
-    source: KafkaCluster
-    target: KafkaCluster
-    source_subnet_ids: Sequence[pulumi.Input[str]]
-    target_subnet_ids: Sequence[pulumi.Input[str]]
+    source: ReplicationEnd  # read from the source region's infra stack
+    target: ReplicationEnd  # this stack's region
     topics: Sequence[str]
-    target_provider: pulumi.ProviderResource
     partition: str = "aws"
 
 
 class KafkaReplication(pulumi.ComponentResource):
     def __init__(self, name: str, args: ReplicationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("platform:streams:KafkaReplication", name, None, pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(providers={"aws": args.target_provider})))
-        src, tgt = args.source.args, args.target.args
+        super().__init__("platform:streams:KafkaReplication", name, None, opts)
+        src, tgt = args.source, args.target
         label = f"{src.short_code}-to-{tgt.short_code}"
-        policy = pulumi.Output.all(args.source.cluster.arn, args.target.cluster.arn).apply(
+        policy = pulumi.Output.all(src.cluster_arn, tgt.cluster_arn).apply(
             lambda arns: policy_document([
                 {"Sid": "BothClusters", "Effect": "Allow", "Action": CLUSTER_ACTIONS, "Resource": list(arns)},
                 {"Sid": "TheirTopics", "Effect": "Allow", "Action": TOPIC_ACTIONS,
@@ -69,13 +75,13 @@ class KafkaReplication(pulumi.ComponentResource):
             service_execution_role_arn=self.role.arn,
             kafka_clusters=[
                 aws.msk.ReplicatorKafkaClusterArgs(
-                    amazon_msk_cluster=aws.msk.ReplicatorKafkaClusterAmazonMskClusterArgs(msk_cluster_arn=c.cluster.arn),
+                    amazon_msk_cluster=aws.msk.ReplicatorKafkaClusterAmazonMskClusterArgs(msk_cluster_arn=end.cluster_arn),
                     vpc_config=aws.msk.ReplicatorKafkaClusterVpcConfigArgs(
-                        subnet_ids=list(subnets), security_groups_ids=[c.replicator_security_group.id]))
-                for c, subnets in ((args.source, args.source_subnet_ids), (args.target, args.target_subnet_ids))],
+                        subnet_ids=end.subnet_ids, security_groups_ids=[end.security_group_id]))
+                for end in (src, tgt)],
             replication_info_list=aws.msk.ReplicatorReplicationInfoListArgs(
-                source_kafka_cluster_arn=args.source.cluster.arn,
-                target_kafka_cluster_arn=args.target.cluster.arn,
+                source_kafka_cluster_arn=src.cluster_arn,
+                target_kafka_cluster_arn=tgt.cluster_arn,
                 target_compression_type="ZSTD",
                 topic_replications=[aws.msk.ReplicatorReplicationInfoListTopicReplicationArgs(
                     topics_to_replicates=list(args.topics),

@@ -1,21 +1,19 @@
 """What every cluster runs before any application: namespaces, policies, storage and the platform controllers.
 
-Controllers are ``helm.v3.Release`` resources (their inputs are visible to previews and tests), each with
-its own Pod Identity role bound to its one service account, all on the tainted system nodes.
+Controllers are ``helm.v3.Release`` resources (their inputs are visible to previews and tests), all on the
+tainted system nodes; each one's Pod Identity role is made beforehand by the region's infra stack.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.iam import policy_document
-from components.pod_identity import ClusterRef, bind, pod_role
+from components.controller_identities import AUTOSCALER_ACCOUNT, LB_CONTROLLER_ACCOUNT
+from components.pod_identity import ClusterRef
 from regions.eks_versions import HelmChart
 
 # Namespaces of the platform and the Pod Security Standard each enforces. Application and data namespaces
@@ -23,7 +21,6 @@ from regions.eks_versions import HelmChart
 NAMESPACES: dict[str, str] = {"apps": "restricted", "data": "restricted", "ingress": "restricted"}
 DATA_NAMESPACES = ("data",)
 SYSTEM_NAMESPACE = "kube-system"
-_POLICY_DIR = Path(__file__).parent / "iam_policies"
 
 
 @dataclass(frozen=True)
@@ -132,58 +129,31 @@ class KubernetesBaseline(pulumi.ComponentResource):
         self.releases[chart] = release
         return release
 
-    def _controller_role(self, controller: str, service_account: str, policy: pulumi.Input[str],
-                         opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
-        """Role + association for one controller; returns options that make its release wait for both."""
-        role, grants = pod_role(self.args.cluster, controller, inline_policy=policy, opts=opts)
-        association = bind(self.args.cluster, controller, role, namespace=SYSTEM_NAMESPACE,
-                           service_account=service_account, cluster_name=self.args.cluster_name,
-                           opts=pulumi.ResourceOptions(parent=role))
-        return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[*grants, association]))
-
     def _load_balancer_controller(self, opts: pulumi.ResourceOptions) -> None:
-        account = "aws-load-balancer-controller"
-        policy = (_POLICY_DIR / "aws-load-balancer-controller.json").read_text(encoding="utf-8")
-        release_opts = self._controller_role("lb-controller", account, json.dumps(json.loads(policy)), opts)
+        # Its Pod Identity role and association live in the region's infra stack (controller_identities.py).
         self._release("aws-load-balancer-controller", {
             "clusterName": self.args.cluster.name,
             "region": self.args.region,  # given explicitly: IMDS is out of reach of pods (hop limit 1)
             "vpcId": self.args.vpc_id,
             "replicaCount": 2,
-            "serviceAccount": {"create": True, "name": account},
+            "serviceAccount": {"create": True, "name": LB_CONTROLLER_ACCOUNT},
             # Services of type LoadBalancer are not silently turned into NLBs; the edge NLB is declared in code.
             "enableServiceMutatorWebhook": False,
             **self._on_system_nodes(),
-        }, release_opts)
+        }, opts)
 
     def _cluster_autoscaler(self, opts: pulumi.ResourceOptions) -> None:
-        account = "cluster-autoscaler"
         cluster = self.args.cluster
-        # The AWS provider README's least-privilege policy: scale only this cluster's groups.
-        policy = policy_document([
-            {"Sid": "ScaleThisClusterOnly", "Effect": "Allow",
-             "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-             "Resource": "*",
-             "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster.name}": "owned"}}},
-            {"Sid": "Discover", "Effect": "Allow",
-             "Action": ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
-                        "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities",
-                        "autoscaling:DescribeTags", "ec2:DescribeImages", "ec2:DescribeInstanceTypes",
-                        "ec2:DescribeLaunchTemplateVersions", "ec2:GetInstanceTypesFromInstanceRequirements",
-                        "eks:DescribeNodegroup"],
-             "Resource": "*"},
-        ])
-        release_opts = self._controller_role("cluster-autoscaler", account, policy, opts)
         self._release("cluster-autoscaler", {
             "cloudProvider": "aws",
             "awsRegion": self.args.region,
             "autoDiscovery": {"clusterName": cluster.name},
-            "rbac": {"serviceAccount": {"create": True, "name": account}},
+            "rbac": {"serviceAccount": {"create": True, "name": AUTOSCALER_ACCOUNT}},
             "extraArgs": {"balance-similar-node-groups": "true", "expander": "least-waste",
                           "skip-nodes-with-system-pods": "true"},
             "replicaCount": 1,  # leader-elected; a second replica only waits
             **self._on_system_nodes(),
-        }, release_opts)
+        }, opts)
 
     def _metrics_server(self, opts: pulumi.ResourceOptions) -> None:
         self._release("metrics-server", {

@@ -14,12 +14,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.pod_identity import ClusterRef, bind, pod_role
+from components.controller_identities import GRAFANA_ACCOUNT, MONITORING_NAMESPACE
+from components.pod_identity import ClusterRef
 from regions.eks_versions import HelmChart
 
-NAMESPACE = "monitoring"
+NAMESPACE = MONITORING_NAMESPACE
 RELEASE = "kube-prometheus-stack"
-GRAFANA_ACCOUNT = "grafana"
 DASHBOARDS = Path(__file__).parent / "dashboards"
 CRITICAL_TOLERATION = {"key": "CriticalAddonsOnly", "operator": "Exists"}
 
@@ -64,9 +64,7 @@ class Monitoring(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name="platform-dashboards", namespace=NAMESPACE,
                                                 labels={"grafana_dashboard": "1"}),
             data={p.name: p.read_text(encoding="utf-8") for p in sorted(DASHBOARDS.glob("*.json"))}, opts=ns_opts)
-        role, grants = pod_role(args.cluster, "grafana", managed_policies=("CloudWatchReadOnlyAccess",), opts=child)
-        association = bind(args.cluster, "grafana", role, namespace=NAMESPACE, service_account=GRAFANA_ACCOUNT,
-                           cluster_name=args.cluster_name, opts=pulumi.ResourceOptions(parent=role))
+        # Grafana's CloudWatch-reading Pod Identity role is made by the infra stack (controller_identities.py).
         on_system = {"tolerations": [CRITICAL_TOLERATION],
                      "nodeSelector": {"eks.amazonaws.com/nodegroup": args.system_node_group}}
         pinned = args.chart
@@ -100,7 +98,7 @@ class Monitoring(pulumi.ComponentResource):
                 },
                 "kube-state-metrics": on_system,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, self.dashboards, association, *grants]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, self.dashboards]))
         self.pgbouncer_monitor = k8s.apiextensions.CustomResource(
             f"{prefix}-pgbouncer", api_version="monitoring.coreos.com/v1", kind="ServiceMonitor",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="pgbouncer", namespace=args.pgbouncer_namespace),

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from components.database_users import APP_USER, DatabaseUsers
+from components.database_users import APP_USER, DatabaseLogins
 from regions import pgbouncer_ini
 from regions.pgbouncer_ini import PoolSettings
 from regions.published_map import PGBOUNCER_HOST, PGBOUNCER_PORT
@@ -47,7 +47,7 @@ class PgBouncerArgs:
     node_group: str  # EKS node group name the pods are pinned to
     data_subnet_cidrs: Sequence[str]  # where the Aurora instances live: PgBouncer's only egress besides DNS
     rds_ca_bundle: str
-    users: DatabaseUsers
+    users: DatabaseLogins
     images: Images
 
 
@@ -118,8 +118,8 @@ class PgBouncer(pulumi.ComponentResource):
         request = tls.CertRequest(f"{prefix}-tls", private_key_pem=key.private_key_pem, dns_names=names,
                                   subject=tls.CertRequestSubjectArgs(common_name=PGBOUNCER_HOST), opts=opts)
         cert = tls.LocallySignedCert(
-            f"{prefix}-tls", cert_request_pem=request.cert_request_pem, ca_cert_pem=users.ca_cert.cert_pem,
-            ca_private_key_pem=users.ca_key.private_key_pem, validity_period_hours=LEAF_VALIDITY_HOURS,
+            f"{prefix}-tls", cert_request_pem=request.cert_request_pem, ca_cert_pem=users.ca_cert_pem,
+            ca_private_key_pem=users.ca_key_pem, validity_period_hours=LEAF_VALIDITY_HOURS,
             early_renewal_hours=30 * 24, allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
             opts=opts)
         return k8s.core.v1.Secret(f"{prefix}-tls", metadata=self._meta("pgbouncer-tls"), type="kubernetes.io/tls",
@@ -243,7 +243,7 @@ class PgBouncer(pulumi.ComponentResource):
         return [ingress, egress]
 
 
-def app_connection_secret(short_code: str, users: DatabaseUsers, ca_pem: pulumi.Input[str],
+def app_connection_secret(short_code: str, users: DatabaseLogins, ca_pem: pulumi.Input[str],
                           opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
     """What applications in the apps namespace mount: the login and the CA that signed PgBouncer's certificate."""
     return k8s.core.v1.Secret(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi.runtime.rpc import is_rpc_secret
 
 from offline.engine import PlanRun
 
-VERSION = 1
+# 2: one document per environment or stack: every resource names the stack it belongs to; `stacks` lists the
+#    stacks planned (layer, region, what each reads, resource count); `stack` is the environment or stack
+#    asked for; stackOutputs merges the stacks' outputs (maps keyed by region or shard group).
+VERSION = 2
 SECRET = "[secret]"
 
 
@@ -25,16 +29,47 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def merge_outputs(outputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stacks' outputs as one view: maps merged key by key, lists joined, equal scalars kept once."""
+    def merge(a: Any, b: Any, where: str) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return {**a, **{k: merge(a[k], v, f"{where}.{k}") if k in a else v for k, v in b.items()}}
+        if isinstance(a, list) and isinstance(b, list):
+            return [*a, *b]
+        if a != b:
+            raise ValueError(f"stack outputs disagree at {where}: {a!r} != {b!r}")
+        return a
+    merged: dict[str, Any] = {}
+    for out in outputs:
+        for key, value in out.items():
+            merged[key] = merge(merged[key], value, key) if key in merged else value
+    return merged
+
+
 def build(run: PlanRun) -> dict[str, Any]:
-    allocation = run.exports.get("shardAllocation") or []
+    """The document of one stack."""
+    return build_many([run], run.stack)
+
+
+def build_many(runs: list[PlanRun], name: str, layout: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The document of several stacks (an environment, or a stack with the stacks it reads), named ``name``.
+
+    ``layout``: stack name -> its ``layer`` and ``reads`` (regions/stacks.py), recorded in ``stacks``.
+    """
+    exports = merge_outputs([{k: SECRET if k in r.secret_exports else v for k, v in r.exports.items() if k != "region"}
+                             for r in runs])
+    allocation = exports.get("shardAllocation") or []
     return {
         "version": VERSION,
-        "project": run.project,
-        "stack": run.stack,
-        "environment": run.exports.get("environment"),
+        "project": runs[0].project,
+        "stack": name,
+        "environment": exports.get("environment"),
         "regions": [row["region"] for row in allocation],
+        "stacks": [{"name": r.stack, "region": r.exports.get("region"), **(layout or {}).get(r.stack, {}),
+                    "resources": len(r.resources)} for r in runs],
         "resources": [
             {
+                "stack": run.stack,
                 "urn": r.urn,
                 "type": r.type,
                 "name": r.name,
@@ -50,8 +85,8 @@ def build(run: PlanRun) -> dict[str, Any]:
                 "ignoreChanges": r.ignore_changes,
                 "aliases": r.aliases,
             }
-            for r in run.resources
+            for run in runs for r in run.resources
         ],
-        # What `pulumi stack output --json` would show after `pulumi up` (cluster names, ingress hostnames).
-        "stackOutputs": _clean(run.exports),
+        # What `pulumi stack output --json` of each stack would show after `pulumi up`, merged.
+        "stackOutputs": _clean(exports),
     }

@@ -16,7 +16,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from offline import stack_files
-from offline.mocks import PlatformMocks
+from offline.mocks import PlatformMocks, StackOutputs
 from program.config import PROJECT
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -55,6 +55,12 @@ class PlanRun:
     stack: str
     resources: list[Registration]
     exports: dict[str, Any] = field(default_factory=dict)
+    secret_exports: frozenset[str] = frozenset()  # the outputs the engine would store as secrets
+
+    @property
+    def outputs(self) -> StackOutputs:
+        """What a StackReference to this stack reads once it is deployed."""
+        return StackOutputs(self.exports, self.secret_exports)
 
 
 def _is_resource(urn: str) -> bool:
@@ -112,6 +118,24 @@ class RecordingMonitor(MockMonitor):
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, rid or "", state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=obj)
 
+    def ReadResource(self, request: Any) -> Any:
+        """A read (the program's StackReferences): answered by the mocks and recorded, as the engine keeps it.
+
+        The record keeps the referenced stack's name and which outputs are secret, not the outputs themselves
+        (those are in that stack's own plan).
+        """
+        response = super().ReadResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        state = self.resources[urn].state
+        self._regions[urn] = None
+        self.registrations.append(Registration(
+            urn=urn, type=request.type, name=request.name, custom=True,
+            parent=request.parent if _is_resource(request.parent) else None, provider=None, region=None,
+            inputs={"name": state.get("name")}, outputs={"name": state.get("name"),
+                                                         "secretOutputNames": state.get("secretOutputNames", [])},
+            dependencies=list(request.dependencies), protect=False))
+        return response
+
     def _region(self, request: Any, inputs: dict[str, Any], custom: bool) -> str | None:
         """The AWS region a resource lands in, as ARCHITECTURE section 4 defines it for the plan."""
         if request.type == "pulumi:providers:aws":
@@ -128,15 +152,18 @@ class RecordingMonitor(MockMonitor):
 
 
 def run(stack: str, program: Callable[[], object] | None = None, *, manifest: Path | None = None,
-        config: dict[str, str] | None = None, secret_keys: list[str] | None = None) -> PlanRun:
+        config: dict[str, str] | None = None, secret_keys: list[str] | None = None,
+        stack_outputs: dict[str, StackOutputs] | None = None) -> PlanRun:
     """Run ``program`` (default: the project's) for ``stack`` with its stack file's config.
 
-    Bad input surfaces as ``InvalidInput`` (or ``ConfigError`` when the stack file itself is unreadable)
-    after the engine settles; any other exception propagates unchanged.
+    ``stack_outputs`` answers the program's StackReferences (the outputs of the stacks it reads). Bad input
+    surfaces as ``InvalidInput`` (or ``ConfigError`` when the stack file itself is unreadable) after the
+    engine settles; any other exception propagates unchanged.
     """
     if config is None:
         config, secret_keys = stack_files.read(stack)
-    mocks = PlatformMocks(account_id=config.get(f"{PROJECT}:awsAccountId", "123456789012"))
+    mocks = PlatformMocks(account_id=config.get(f"{PROJECT}:awsAccountId", "123456789012"),
+                          stack_outputs=stack_outputs)
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # a fresh root stack per run, as each `pulumi up` has
     pulumi.runtime.set_all_config(config, secret_keys or [])
@@ -151,15 +178,19 @@ def run(stack: str, program: Callable[[], object] | None = None, *, manifest: Pa
             program_main(manifest)
 
     exports: dict[str, Any] = {}
+    secret: set[str] = set()
 
     async def main() -> None:
         program()
         root = get_root_resource()
         outputs = getattr(root, "outputs", {}) or {}
         exports.update(await pulumi.Output.from_input(dict(outputs)).future() or {})
+        for key, value in outputs.items():
+            if await pulumi.Output.from_input(value).is_secret():
+                secret.add(key)
 
     try:
         _sync_await(run_pulumi_func(main))
     except pulumi.RunError as exc:
         raise InvalidInput(str(exc), monitor.registrations) from None
-    return PlanRun(PROJECT, stack, monitor.registrations, exports)
+    return PlanRun(PROJECT, stack, monitor.registrations, exports, frozenset(secret))

@@ -12,6 +12,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -60,9 +61,21 @@ _EC2: dict[str, tuple[str, str]] = {
 }
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    values: dict[str, Any]
+    secret_names: frozenset[str] = frozenset()
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
-    def __init__(self, account_id: str = "123456789012") -> None:
+    def __init__(self, account_id: str = "123456789012",
+                 stack_outputs: dict[str, StackOutputs] | None = None) -> None:
         self.account_id = account_id
+        # Stack name -> its outputs, for the program's StackReferences (the stacks planned before this one).
+        self.stack_outputs = stack_outputs or {}
         # "<provider urn>::<provider id>" -> region, filled in by the recording monitor.
         self.provider_regions: dict[str, str | None] = {}
         self._calls: dict[str, Callable[[dict[str, Any], str | None], dict[str, Any]]] = {
@@ -81,6 +94,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
         return self.provider_regions.get(provider_ref or "")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == STACK_REFERENCE:
+            return self._stack_reference(str(args.inputs.get("name") or args.resource_id or args.name))
         if not args.custom:
             return None, {}
         inputs = dict(args.inputs)
@@ -89,6 +104,15 @@ class PlatformMocks(pulumi.runtime.Mocks):
         region = inputs.get("region") or self.region_of(args.provider)
         resource_id, extra = self._outputs(args.typ, args.name, inputs, region)
         return resource_id, {**inputs, **extra}
+
+    def _stack_reference(self, name: str) -> tuple[str, dict[str, Any]]:
+        """What the engine reads for `org/project/stack`: that stack's outputs and which of them are secret."""
+        stack = name.rsplit("/", 1)[-1]
+        if stack not in self.stack_outputs:
+            raise KeyError(f"StackReference {name}: stack {stack} has not been planned (known: "
+                           f"{', '.join(sorted(self.stack_outputs)) or 'none'})")
+        found = self.stack_outputs[stack]
+        return name, {"name": name, "outputs": dict(found.values), "secretOutputNames": sorted(found.secret_names)}
 
     def _arn(self, service: str, region: str | None, resource: str) -> str:
         return f"arn:{PARTITION}:{service}:{region or ''}:{self.account_id}:{resource}"

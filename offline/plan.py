@@ -1,4 +1,8 @@
-"""`make plan`: run the program offline for a stack, print the summary, optionally write the plan document.
+"""`make plan`: run the program offline for an environment's stacks, print the summary, optionally write the document.
+
+`--stack prod` (the default) plans every stack of prod in deploy order, each StackReference answered with the
+outputs of the stacks planned before it; `--stack prod-us-east-1` plans that stack (and, silently, the
+stacks it reads). The summary names each stack planned, then shows the whole-environment tables.
 
 Exit codes: 0 planned with no mandatory guardrail violation; 1 planned, but a mandatory guardrail is
 violated (the document is still written, with the violations); 2 bad input (stack config or manifest),
@@ -27,35 +31,53 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
-    parser.add_argument("--stack", default="prod", help="stack whose Pulumi.<stack>.yaml to plan (default prod)")
+    parser.add_argument("--stack", default="prod",
+                        help="an environment (every stack of it) or one stack, Pulumi.<stack>.yaml (default prod)")
     parser.add_argument("--json", type=Path, help="also write the plan document to this path")
     parser.add_argument("--manifest", type=Path, help="plan this manifest file instead of regions/<env>.yaml")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-    from offline import capacity_report, document, engine, estimates, guardrails, report
+    from offline import capacity_report, document, engine, environment, estimates, guardrails, report
+    from offline import stack_files
     from program.config import ConfigError
+    from regions.loader import ManifestError, manifest_path
     from regions.loader import load as load_manifest
-    from regions.loader import manifest_path
+    from regions.stacks import StackId
 
     # CI logs are not terminals: give the tables room (the capacity table is ~200 columns) instead of 80.
     width = None if sys.stdout.isatty() else 200
     out, err = Console(width=width), Console(stderr=True, width=width)
+    env = environment.environment_of(args.stack)
     try:
-        run = engine.run(args.stack, manifest=args.manifest)
-    except (engine.InvalidInput, ConfigError) as exc:
+        manifest = load_manifest(args.manifest or manifest_path(env), env)
+        lay = environment.layout(env, args.manifest)
+        if args.stack != env:
+            lay.by_name(args.stack)
+        stack_files.check_agreement([s.name for s in lay.order()])
+        with out.status("planning", spinner="dots") as status:
+            def progress(stack: StackId, i: int) -> None:
+                status.update(f"planning {stack.name} ({i + 1} of {len(lay.order())} stacks at most)")
+            runs, asked = environment.plan_named(args.stack, manifest=args.manifest, progress=progress)
+    except KeyError:
+        err.print(f"[bold red]plan failed:[/bold red] no stack {args.stack}; stacks of {env}: "
+                  + ", ".join(s.name for s in environment.layout(env).order()))
+        return 2
+    except (engine.InvalidInput, ConfigError, ManifestError) as exc:
         err.print("[bold red]plan failed:[/bold red] invalid input, nothing was planned")
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return 2
-    doc = document.build(run)
-    manifest = load_manifest(args.manifest or manifest_path(doc["environment"]), doc["environment"])
+    shown = [r for r in runs if r.stack in asked]
+    info = {s.name: {"layer": s.layer, "reads": [r.name for r in lay.reads(s)]} for s in lay.order()}
+    doc = document.build_many(shown, args.stack, info)
     doc |= estimates.sections(manifest)
-    violations = guardrails.evaluate(doc, guardrails.load_config(args.stack))
+    violations = guardrails.evaluate(doc, guardrails.load_config(env))
     doc["policyViolations"] = guardrails.as_document(violations)
-    report.render(doc, run.exports.get("shardAllocation") or [], out)
+    report.render_stacks(doc, out)
+    report.render(doc, doc["stackOutputs"].get("shardAllocation") or [], out)
     capacity_report.render_capacity(doc["capacity"], out)
     capacity_report.render_cost(doc["cost"], out)
-    report.render_violations(doc["policyViolations"], guardrails.config_path(args.stack).name, out)
+    report.render_violations(doc["policyViolations"], guardrails.config_path(env).name, out)
     if args.json:
         _write_atomically(args.json, json.dumps(doc, indent=2, sort_keys=False) + "\n")
         out.print(f"plan document: {args.json} ({len(doc['resources'])} resources)")

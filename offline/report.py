@@ -222,6 +222,23 @@ def versions_table(document: dict[str, Any]) -> Table:
     return table
 
 
+def stacks_table(document: dict[str, Any]) -> Table:
+    """Each stack planned: its layer, region, where it deploys from, what it reads, how many registrations."""
+    table = Table(title="Stacks (in deploy order)", title_justify="left")
+    for column in ("Stack", "Layer", "Region", "Runs on", "Reads", "Registrations", "Protected"):
+        table.add_column(column, justify="right" if column in ("Registrations", "Protected") else "left")
+    for stack in document.get("stacks") or []:
+        mine = [r for r in document["resources"] if r["stack"] == stack["name"]]
+        table.add_row(stack["name"], stack.get("layer", ""), stack.get("region") or "-",
+                      "in-VPC runner" if stack.get("layer") == "cluster" else "GitHub-hosted (OIDC)",
+                      ", ".join(stack.get("reads") or []) or "-", str(len(mine)), str(sum(r["protect"] for r in mine)))
+    return table
+
+
+def render_stacks(document: dict[str, Any], console: Console) -> None:
+    console.print(stacks_table(document))
+
+
 def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: Console) -> None:
     custom = sum(1 for r in document["resources"] if r["custom"])
     console.print(f"[bold]global-platform[/bold] stack [bold]{document['stack']}[/bold] "

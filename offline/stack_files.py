@@ -41,3 +41,25 @@ def read(stack: str, directory: Path = PROJECT_DIR) -> tuple[dict[str, str], lis
         else:  # objects, lists, numbers and booleans reach programs JSON-encoded
             values[key] = json.dumps(value)
     return values, secrets
+
+
+def check_agreement(stacks: list[str], directory: Path = PROJECT_DIR) -> None:
+    """Every key that several of an environment's stack files hold has one value in all of them.
+
+    The account, owner, cost centre and the like are facts of the environment that Pulumi keeps per stack;
+    a file that disagrees is refused here, naming both files, before anything is planned.
+    """
+    seen: dict[str, tuple[str, str]] = {}  # key -> (first file holding it, its value)
+    problems = []
+    for stack in stacks:
+        values, secrets = read(stack, directory)
+        for key, value in values.items():
+            if key in secrets or key.endswith((":layer", ":region", ":githubConnectionArn")):
+                continue  # secrets are encrypted per stack; layer, region and connection differ by design
+            if key not in seen:
+                seen[key] = (stack_file(stack), value)
+            elif seen[key][1] != value:
+                problems.append(f"{stack_file(stack)}: {key}: {value!r} differs from {seen[key][1]!r} in "
+                                f"{seen[key][0]}; the stacks of one environment must agree")
+    if problems:
+        raise ConfigError("\n".join(problems))

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 
 from regions.loader import manifest_path
+from regions.schema import Manifest
+from regions.stacks import StackId, stack_id
 
 PROJECT = "global-platform"
 
@@ -24,17 +26,40 @@ class ConfigError(ValueError):
     """Bad stack config, raised before anything is built; names the stack file and the key."""
 
 
+_CONNECTION_ARN = re.compile(
+    r"^arn:aws:(codeconnections|codestar-connections):(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):connection/[0-9a-f-]{36}$")
+Layer = Literal["infra", "replicas", "global", "cluster"]
+
+# The keys each layer's stack file must hold; any other key (but `region`) is refused as unused there.
+LAYER_KEYS: dict[str, frozenset[str]] = {
+    "infra": frozenset({"awsAccountId", "owner", "costCenter", "adminRoleArn", "adminCidrs", "alertEmails",
+                        "alertWebhookUrl", "githubRepository", "githubConnectionArn"}),
+    "replicas": frozenset({"awsAccountId", "owner", "costCenter"}),
+    "global": frozenset({"domain", "cloudflareAccountId", "cloudflareZoneId", "wafAnomalyThreshold",
+                         "wafParanoiaLevel", "alertEmails", "alertWebhookUrl"}),
+    "cluster": frozenset({"awsAccountId", "owner", "costCenter"}),
+}
+OPTIONAL_KEYS = frozenset({"adminCidrs", "alertEmails", "alertWebhookUrl", "wafAnomalyThreshold", "wafParanoiaLevel"})
+
+
 class StackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
     environment: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
-    aws_account_id: Annotated[str, Field(pattern=r"^[0-9]{12}$", description="12-digit AWS account id")]
-    owner: Annotated[str, Field(min_length=1, max_length=128)]
-    cost_center: Annotated[str, Field(min_length=1, max_length=128)]
-    domain: Annotated[str, Field(pattern=_HOSTNAME, max_length=253)]
-    cloudflare_account_id: HexId
-    cloudflare_zone_id: HexId
-    admin_role_arn: str
+    # Which part of the environment this stack deploys (regions/stacks.py), and the AWS region it lands in.
+    layer: Layer
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}-[a-z]+-[0-9]$")] | None = None
+    aws_account_id: Annotated[str, Field(pattern=r"^[0-9]{12}$", description="12-digit AWS account id")] | None = None
+    owner: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    cost_center: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    domain: Annotated[str, Field(pattern=_HOSTNAME, max_length=253)] | None = None
+    cloudflare_account_id: HexId | None = None
+    cloudflare_zone_id: HexId | None = None
+    admin_role_arn: str | None = None
+    # The in-VPC deploy runner: the GitHub repository whose workflow jobs it runs, and the CodeConnections
+    # connection (of the stack's region, handshake done once in the console) CodeBuild reaches GitHub with.
+    github_repository: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")] | None = None
+    github_connection_arn: str | None = None
     # Networks allowed to reach the EKS API over the internet. Empty (the default) keeps the public endpoint
     # off, so the API is reachable only from inside the VPC.
     admin_cidrs: list[str] = []
@@ -61,7 +86,26 @@ class StackConfig(BaseModel):
         return values
 
     @model_validator(mode="after")
+    def _layer_keys(self) -> StackConfig:
+        given = {to_camel(name) for name in self.model_fields_set} - {"environment", "layer", "region"}
+        wanted = LAYER_KEYS[self.layer]
+        unused = sorted(given - wanted)
+        if unused:
+            raise ValueError(f"{unused[0]}: not used by the {self.layer} layer; remove it from this stack file")
+        missing = sorted(wanted - OPTIONAL_KEYS - given)
+        if missing:
+            raise ValueError(f"{missing[0]}: required by the {self.layer} layer; set it with "
+                             f"`pulumi config set {missing[0]} <value>`")
+        if (self.layer == "global") != (self.region is None):
+            raise ValueError("region: the global layer has no region; every other layer names its AWS region"
+                             if self.layer == "global" or self.region is not None else
+                             f"region: required by the {self.layer} layer")
+        return self
+
+    @model_validator(mode="after")
     def _admin_role(self) -> StackConfig:
+        if self.admin_role_arn is None:
+            return self
         match = _ROLE_ARN.match(self.admin_role_arn)
         if match is None:
             raise ValueError("adminRoleArn: must be an IAM role ARN, arn:aws:iam::<account>:role/<name>")
@@ -69,6 +113,23 @@ class StackConfig(BaseModel):
             raise ValueError(f"adminRoleArn: the role must live in awsAccountId {self.aws_account_id} "
                              f"(got account {match['account']})")
         return self
+
+    @model_validator(mode="after")
+    def _connection(self) -> StackConfig:
+        if self.github_connection_arn is None:
+            return self
+        match = _CONNECTION_ARN.match(self.github_connection_arn)
+        if match is None:
+            raise ValueError("githubConnectionArn: must be a CodeConnections connection ARN, "
+                             "arn:aws:codeconnections:<region>:<account>:connection/<uuid>")
+        if match["account"] != self.aws_account_id or match["region"] != self.region:
+            raise ValueError(f"githubConnectionArn: the connection must live in awsAccountId {self.aws_account_id} "
+                             f"and region {self.region} (got {match['account']} {match['region']})")
+        return self
+
+    @property
+    def stack_id(self) -> StackId:
+        return stack_id(self.environment, self.layer, self.region)
 
 
 KEYS: tuple[str, ...] = tuple(to_camel(name) for name in StackConfig.model_fields)
@@ -112,7 +173,17 @@ def parse(values: dict[str, Any], stack: str) -> StackConfig:
     if not manifest_path(config.environment).is_file():
         raise ConfigError(f"{source}: {PROJECT}:environment: no manifest regions/{config.environment}.yaml "
                           f"for environment {config.environment!r}")
+    if config.stack_id.name != stack:
+        raise ConfigError(f"{source}: {PROJECT}:layer: environment {config.environment}, layer {config.layer} and "
+                          f"region {config.region} make stack {config.stack_id.name}, not {stack}")
     return config
+
+
+def check_region(config: StackConfig, manifest: Manifest, stack: str) -> None:
+    """The stack's region must be one of its environment's manifest."""
+    if config.region is not None and config.region not in manifest.region_names:
+        raise ConfigError(f"{stack_file(stack)}: {PROJECT}:region: {config.region} is not a region of "
+                          f"regions/{config.environment}.yaml ({', '.join(manifest.region_names)})")
 
 
 def read() -> StackConfig:

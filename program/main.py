@@ -7,7 +7,7 @@ from pathlib import Path
 import pulumi
 
 from program import config as stack_config
-from program.build import build, export
+from program.build import build
 from regions import loader
 
 
@@ -17,7 +17,8 @@ def run(manifest_override: Path | None = None) -> None:
         config = stack_config.read()
         path = manifest_override or loader.manifest_path(config.environment)
         manifest = loader.load(path, config.environment)
+        stack_config.check_region(config, manifest, pulumi.get_stack())
     except (stack_config.ConfigError, loader.ManifestError) as exc:
         # RunError ends `pulumi up` with just this message, no traceback.
         raise pulumi.RunError(str(exc)) from None
-    export(build(config, manifest))
+    build(config, manifest)

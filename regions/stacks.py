@@ -94,9 +94,12 @@ class Layout:
         assert stack.region is not None
         if stack.layer == "replicas":
             region = stack.region
+            # Homes of the secondaries it hosts (their global clusters), sources of the replicators arriving,
+            # and the DR regions of its own groups (the keys their master secrets replicate under).
             homes = {g.home_region for g in shard_map.groups if region in g.dr_regions}
             sources = {r.name for r in self.manifest.regions if region in r.dr_regions}
-            return sorted(StackId(env, "infra", r) for r in {region, *homes, *sources})
+            drs = set(self.manifest.region(region).dr_regions)
+            return sorted(StackId(env, "infra", r) for r in {region, *homes, *sources, *drs})
         # cluster: its own region's stacks, the global logins, and whichever stack holds each group's writer.
         writers = {self.member_stack(g.home_region, g.current_writer) for g in shard_map.groups}
         return sorted({StackId(env, "infra", stack.region), StackId(env, "replicas", stack.region),

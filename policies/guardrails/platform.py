@@ -45,6 +45,7 @@ SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 CACHE_USER = "aws:elasticache/user:User"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -1071,6 +1072,17 @@ def _derived_from_random(resource: Any, path: str) -> bool:
     return any(d.resource_type == RANDOM_PASSWORD for d in dependencies.get(path.split(".", 1)[0], []))
 
 
+def _read_from_stack(resource: Any, path: str) -> bool:
+    """Whether the engine says the value came from another stack's outputs (a StackReference).
+
+    The platform splits each environment into stacks: a credential generated in one (the global stack's
+    logins, an infra stack's master passwords) reaches another as that stack's secret output, and this rule
+    checks its generation in the stack that makes it.
+    """
+    dependencies = getattr(resource, "property_dependencies", None) or {}
+    return any(d.resource_type == STACK_REFERENCE for d in dependencies.get(path.split(".", 1)[0], []))
+
+
 def _plaintext_credentials(read: _Reader, resources: Sequence[Any]) -> list[Finding]:
     """Credentials that are not a random.RandomPassword result of the stack (or do not embed one).
 
@@ -1086,6 +1098,8 @@ def _plaintext_credentials(read: _Reader, resources: Sequence[Any]) -> list[Find
     for resource_type, path, relation in _CREDENTIALS:
         for r in _of(resources, resource_type):
             for where, value in _credential_values(read, r, path):
+                if _read_from_stack(r, path):
+                    continue
                 if relation == "is" and (value not in generated or not _derived_from_random(r, path)):
                     found.append((f"{r.name}: {where} is a plaintext value, not a random.RandomPassword result; "
                                   "generate the credential in the stack so it stays a Pulumi secret", r.urn))

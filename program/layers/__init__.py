@@ -1,0 +1,1 @@
+"""One module per stack layer (regions/stacks.py): what that stack builds and the outputs others read."""

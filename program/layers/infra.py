@@ -1,0 +1,83 @@
+"""`<env>-<region>`: everything of one region the AWS API alone can create, and what other stacks read of it."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.aurora import AuroraShardGroup, AuroraShardGroupArgs, AuroraSite
+from components.region_stamp import RegionContext, RegionStamp, RegionStampArgs
+from program.config import StackConfig
+from program.layers.common import cloudflare_ipv4, member_spec
+from regions.quotas import rds_needs
+from regions.schema import Manifest
+from regions.shards import ShardMap
+
+
+def build(ctx: RegionContext, config: StackConfig, manifest: Manifest, provider: pulumi.ProviderResource) -> None:
+    assert config.admin_role_arn is not None  # required of the infra layer (program/config.py)
+    region, code = ctx.name, ctx.short_code
+    aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
+    stamp = RegionStamp(code, RegionStampArgs(
+        context=ctx, network=manifest.network, admin_role_arn=config.admin_role_arn, admin_cidrs=config.admin_cidrs,
+        cloudflare_ipv4=cloudflare_ipv4(), alarms=manifest.alarms, alert_emails=config.alert_emails,
+        alert_webhook_url=config.alert_webhook_url), opts=aws_opts)
+    site = AuroraSite.of(stamp.aurora, stamp.network.log_key.arn, stamp.alerts.arn)
+    groups = {g.id: AuroraShardGroup(g.id, AuroraShardGroupArgs(spec=member_spec(manifest, g), readers=g.readers,
+                                                                 home=site), opts=aws_opts)
+              for g in ShardMap(manifest).groups_in(region)}
+    for needs in rds_needs(manifest):
+        if needs.region == region:
+            for shortfall in needs.shortfalls():
+                pulumi.log.warn(shortfall)
+    _export(ctx, manifest, stamp, groups)
+
+
+def _export(ctx: RegionContext, manifest: Manifest, stamp: RegionStamp, groups: dict[str, AuroraShardGroup]) -> None:
+    """Outputs keyed by region (or shard group), so the environment's stacks merge into one view."""
+    region = ctx.name
+    net, eks, kafka, cache, aurora = stamp.network, stamp.eks, stamp.kafka, stamp.cache, stamp.aurora
+    shard_map = ShardMap(manifest)
+    placement = {g.id: g.placement for g in shard_map.groups}
+    pulumi.export("environment", ctx.environment)
+    row = manifest.region(region)
+    pulumi.export("shardAllocation", [{
+        "region": region, "start": row.logical_shards.start, "end": row.logical_shards.end,
+        "users": row.logical_shards.size * manifest.users_per_logical_shard,
+        "shardGroups": [g.id for g in shard_map.groups_in(region)], "drRegions": list(row.dr_regions)}])
+    pulumi.export("networks", {region: {
+        "vpcId": net.vpc_id, "vpcCidr": net.args.vpc_cidr, "availabilityZones": net.az_names,
+        "publicSubnetIds": net.subnet_ids["public"], "privateSubnetIds": net.subnet_ids["private"],
+        "dataSubnetIds": net.subnet_ids["data"]}})
+    pulumi.export("clusters", {region: {
+        "name": eks.name, "arn": eks.cluster.arn, "endpoint": eks.endpoint,
+        "certificateAuthority": eks.certificate_authority, "kubernetesVersion": eks.cluster.version,
+        "clusterSecurityGroupId": eks.cluster_security_group_id, "ebsKeyArn": eks.ebs_key.arn,
+        "nodeSecurityGroupIds": {group: sg.id for group, sg in eks.node_security_groups.items()}}})
+    pulumi.export("kafka", {region: {
+        "arn": kafka.cluster.arn, "bootstrapBrokersSaslIam": kafka.bootstrap_brokers,
+        "replicationSourceArn": kafka.replication_source_arn,
+        "replicatorSecurityGroupId": kafka.replicator_security_group.id}})
+    pulumi.export("cache", {region: {
+        "replicationGroupId": cache.replication_group.replication_group_id,
+        "configurationEndpoint": cache.configuration_endpoint, "port": 6379,
+        "credentialsSecretArn": cache.app_secret.arn}})
+    # What the region's replicas and cluster stacks build on.
+    pulumi.export("auroraSites", {region: {
+        "subnetGroupName": aurora.subnet_group.name, "securityGroupId": aurora.security_group.id,
+        "parameterGroupName": aurora.parameter_group.name, "rdsKeyArn": aurora.rds_key.arn,
+        "secretsKeyArn": aurora.secrets_key.arn, "monitoringRoleArn": aurora.monitoring_role.arn,
+        "logKeyArn": net.log_key.arn, "alertTopicArn": stamp.alerts.arn}})
+    # Each shard group homed here: its global cluster (joinable once the writer exists) and every member's
+    # cluster identifier by region (what `make verify` expects to find in it).
+    pulumi.export("globalClusters", {gid: {
+        "globalClusterIdentifier": group.joinable_identifier, "homeRegion": region,
+        "clusters": {r: group.args.spec.cluster_identifier(manifest.region(r).short_code)
+                     for r in placement[gid]}}
+        for gid, group in groups.items()})
+    pulumi.export("shardGroupEndpoints", {gid: {region: {"cluster": group.writer_endpoint,
+                                                         "reader": group.reader_endpoint}}
+                                          for gid, group in groups.items()})
+    # Read only by this region's replicas stack, which keeps them in Secrets Manager.
+    pulumi.export("masterPasswords", pulumi.Output.secret({gid: g.master_password.result for gid, g in groups.items()}))
+    pulumi.export("ingressHostnames", {region: stamp.ingress.hostname})
+    pulumi.export("ingress", {region: {"targetGroupArn": stamp.ingress.target_group.arn}})

@@ -1,0 +1,45 @@
+"""Reading other stacks of the environment: one StackReference per stack, outputs by name and region.
+
+Names are `<organization>/global-platform/<stack>`; the organization is the one the running stack lives in
+(Pulumi Cloud's, or `organization` on a self-managed backend), so every stack of an environment lives in
+one organization.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from program.config import PROJECT
+from regions.stacks import StackId
+
+
+class Stacks:
+    """The StackReferences of one program run, made on first use and shared."""
+
+    def __init__(self, allowed: list[StackId]) -> None:
+        self._allowed = set(allowed)  # what regions/stacks.py says this stack reads: nothing else
+        self._refs: dict[StackId, pulumi.StackReference] = {}
+
+    def _ref(self, stack: StackId) -> pulumi.StackReference:
+        if stack not in self._allowed:
+            raise AssertionError(f"{stack.name} is not among the stacks this stack reads (regions/stacks.py)")
+        if stack not in self._refs:
+            self._refs[stack] = pulumi.StackReference(f"{pulumi.get_organization()}/{PROJECT}/{stack.name}")
+        return self._refs[stack]
+
+    def output(self, stack: StackId, key: str) -> pulumi.Output[Any]:
+        return self._ref(stack).require_output(key)
+
+    def regional(self, stack: StackId, key: str) -> pulumi.Output[Any]:
+        """``outputs[key][region]`` of a regional stack (outputs are keyed by region, as `make verify` reads)."""
+        region = stack.region
+        return self.output(stack, key).apply(lambda by_region: by_region[region])
+
+    def item(self, stack: StackId, key: str, *path: str) -> pulumi.Output[Any]:
+        def walk(value: Any) -> Any:
+            for part in path:
+                value = value[part]
+            return value
+        return self.output(stack, key).apply(walk)
