@@ -2,6 +2,8 @@
 # The virtual environment is built from uv.lock; uv itself is installed into .bootstrap/ when missing.
 
 STACK ?= prod
+ENV ?= prod
+FORMAT ?= json
 JSON ?=
 MANIFEST ?=
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -20,9 +22,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0
 SERVER_PACKAGES := postgresql pgbouncer
 
-.PHONY: plan test lint bench docs diff urn-snapshot servers clean
+.PHONY: plan test lint bench docs diff urn-snapshot servers clean stacks
 
-plan: $(STAMP) ## Offline plan of STACK (default prod); JSON=path also writes the plan document
+plan: $(STAMP) ## Offline plan of STACK: an environment (default prod: all its stacks) or one stack; JSON=path writes the document
 	$(RUN) -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(MANIFEST),--manifest $(MANIFEST))
 
 test: $(STAMP) servers ## The whole suite: the mock engine, plus real PostgreSQL and PgBouncer on loopback
@@ -42,13 +44,16 @@ lint: $(STAMP) ## ruff, mypy, and the GitHub workflows (schema, then zizmor; bot
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-actions .github/actions/*/action.yml
 	$(VENV)/bin/zizmor --offline --no-progress --quiet .
 
-diff: $(STAMP) ## Markdown of what HEAD changes against BASE (plan documents or `pulumi preview --json`)
-	$(RUN) -m offline.diff --base $(BASE) --head $(HEAD)
+diff: $(STAMP) ## Markdown of what HEAD changes against BASE (plan documents or `pulumi preview --json`); DIFF_STACK=<stack> for one
+	$(RUN) -m offline.diff --base $(BASE) --head $(HEAD) $(if $(DIFF_STACK),--stack $(DIFF_STACK))
 
 urn-snapshot: $(STAMP) ## Record the stateful URNs of STACK on purpose (a reviewed change)
 	$(RUN) -m offline.urn_snapshot --stack $(STACK)
 
-docs: $(STAMP) ## Regenerate the README's guardrail table from the policy pack
+stacks: $(STAMP) ## ENV's stacks, what each reads and the deploy waves (FORMAT=json or mermaid)
+	@$(RUN) -m offline.layout --environment $(ENV) --format $(FORMAT)
+
+docs: $(STAMP) ## Regenerate the README's guardrail table, the per-layer pack configs and docs/stacks.md
 	$(RUN) -m offline.policy_table
 
 bench: $(STAMP) ## Plan time against the SDK's own floor

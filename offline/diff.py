@@ -48,6 +48,11 @@ class Resource:
     type: str
     region: str | None
     inputs: Mapping[str, Any]
+    stack: str = ""  # plan documents name it; a preview's URN carries it
+
+    @property
+    def name(self) -> str:
+        return self.urn.split("::")[-1]
 
 
 @dataclass
@@ -60,7 +65,19 @@ class Side:
     capacity: Mapping[str, Any] | None = None
 
 
-def load(path: Path) -> Side:
+def _stack_of(urn: str) -> str:
+    return urn.split("::")[0].removeprefix("urn:pulumi:")
+
+
+def load(path: Path, stack: str | None = None) -> Side:
+    """A side of the diff; ``stack`` keeps only that stack's resources (a whole-environment document holds all)."""
+    side = _load(path)
+    if stack:
+        side.resources = {u: r for u, r in side.resources.items() if r.stack == stack}
+    return side
+
+
+def _load(path: Path) -> Side:
     data = json.loads(path.read_text(encoding="utf-8"))
     if "steps" in data:  # pulumi preview --json
         resources: dict[str, Resource] = {}
@@ -70,9 +87,10 @@ def load(path: Path) -> Side:
             urn = str(step.get("urn") or state.get("urn"))
             operations[urn] = str(step.get("op", "same"))
             resources[urn] = Resource(urn, state.get("type") or urn.split("::")[2].split("$")[-1], None,
-                                      state.get("inputs") or {})
+                                      state.get("inputs") or {}, _stack_of(urn))
         return Side(resources, operations=operations)
-    resources = {r["urn"]: Resource(r["urn"], r["type"], r["region"], r["inputs"])
+    resources = {r["urn"]: Resource(r["urn"], r["type"], r["region"], r["inputs"],
+                                    r.get("stack") or _stack_of(r["urn"]))
                  for r in data["resources"] if r["custom"]}
     violations = {(v["enforcement"], v["id"], v["message"]) for v in data.get("policyViolations") or []}
     return Side(resources, violations, cost=data.get("cost"), capacity=data.get("capacity"))
@@ -122,17 +140,20 @@ def render(base: Side, head: Side, limit: int = 40) -> str:
                   "otherwise make sure the data is moved first.", ""]
         lines += [f"- `{r.urn}`" for r in data_loss]
         lines.append("")
-    counts: Counter[tuple[str, str, str]] = Counter()
+    counts: Counter[tuple[str, str, str, str]] = Counter()
     for kind, items in (("added", added), ("changed", [r for r, _ in changes]), ("deleted", deleted)):
         for r in items:
-            counts[(r.region or "global", _component(r), kind)] += 1
-    lines += ["### Summary", "", "| Region | Component | Added | Changed | Deleted |", "|---|---|---:|---:|---:|"]
-    for region, component in sorted({(k[0], k[1]) for k in counts}):
-        lines.append(f"| {region} | {component} | {counts[(region, component, 'added')]} | "
-                     f"{counts[(region, component, 'changed')]} | {counts[(region, component, 'deleted')]} |")
+            counts[(r.stack, r.region or "global", _component(r), kind)] += 1
+    lines += ["### Summary", "", "| Stack | Region | Component | Added | Changed | Deleted |",
+              "|---|---|---|---:|---:|---:|"]
+    for key in sorted({k[:3] for k in counts}):
+        lines.append(f"| {' | '.join(key)} | {counts[(*key, 'added')]} | {counts[(*key, 'changed')]} | "
+                     f"{counts[(*key, 'deleted')]} |")
     if not counts:
-        lines.append("| - | no changes | 0 | 0 | 0 |")
+        lines.append("| - | - | no changes | 0 | 0 | 0 |")
     lines.append("")
+    lines += _named("Added", added, limit) + _named("Replaced", [r for r, _ in replaced], limit)
+    lines += _named("Deleted", deleted, limit)
     if changes:
         lines += ["### Property changes", ""]
         for r, paths in changes[:limit]:
@@ -151,6 +172,17 @@ def render(base: Side, head: Side, limit: int = 40) -> str:
         lines.append("")
     lines += cost_delta(base.cost, head.cost) + capacity_delta(base.capacity, head.capacity)
     return "\n".join(lines)
+
+
+def _named(title: str, resources: list[Resource], limit: int) -> list[str]:
+    """Every resource of one kind of change, by stack, type, name and region (the first ``limit`` of them)."""
+    if not resources:
+        return []
+    lines = [f"### {title} ({len(resources)})", "", "| Stack | Type | Name | Region |", "|---|---|---|---|"]
+    lines += [f"| {r.stack} | `{r.type}` | `{r.name}` | {r.region or 'global'} |" for r in resources[:limit]]
+    if len(resources) > limit:
+        lines.append(f"| ... | and {len(resources) - limit} more | | |")
+    return [*lines, ""]
 
 
 def _signed_usd(value: float) -> str:
@@ -214,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make diff", description=__doc__)
     parser.add_argument("--base", type=Path, required=True)
     parser.add_argument("--head", type=Path, required=True)
+    parser.add_argument("--stack", help="only this stack's resources (the documents may hold a whole environment)")
     args = parser.parse_args(argv)
-    print(render(load(args.base), load(args.head)))
+    print(render(load(args.base, args.stack), load(args.head, args.stack)))
     return 0
 
 

@@ -64,7 +64,9 @@ def build_many(runs: list[PlanRun], name: str, layout: Mapping[str, Mapping[str,
         "project": runs[0].project,
         "stack": name,
         "environment": exports.get("environment"),
-        "regions": [row["region"] for row in allocation],
+        # The regions of the stacks in the document (an environment's: all of its regions).
+        "regions": [row["region"] for row in allocation] or list(dict.fromkeys(
+            r.exports["region"] for r in runs if r.exports.get("region"))),
         "stacks": [{"name": r.stack, "region": r.exports.get("region"), **(layout or {}).get(r.stack, {}),
                     "resources": len(r.resources)} for r in runs],
         "resources": [

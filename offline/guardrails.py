@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,9 @@ class Violation:
     enforcement: str  # "mandatory" or "advisory"
     urn: str | None
     message: str
+    # Where the pack found it: "environment" (the whole-environment plan, the CI gate) or a stack's name
+    # (what that stack's `pulumi up --policy-pack` refuses).
+    scope: str = "environment"
 
 
 def config_path(stack: str) -> Path:
@@ -113,3 +116,18 @@ def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> lis
 
 def as_document(violations: list[Violation]) -> list[dict[str, Any]]:
     return [asdict(v) for v in violations]
+
+
+def evaluate_stacks(document: Mapping[str, Any], configs: Mapping[str, Mapping[str, Any]]) -> list[Violation]:
+    """Each stack of the document alone, as its own `pulumi up` runs the pack; ``configs``: stack -> its config."""
+    found: list[Violation] = []
+    for stack, config in configs.items():
+        part = {**document, "resources": [r for r in document["resources"] if r.get("stack") == stack]}
+        found += [replace(v, scope=stack) for v in evaluate(part, config)]
+    return found
+
+
+def combined(environment: list[Violation], stacks: list[Violation]) -> list[Violation]:
+    """The whole-environment findings, then what only a single stack's run finds (the same finding once)."""
+    seen = {(v.policy, v.urn, v.message) for v in environment}
+    return [*environment, *(v for v in stacks if (v.policy, v.urn, v.message) not in seen)]

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from regions.loader import load, manifest_path
 from regions.stacks import Layout, StackId, runner_project
 
 ENVIRONMENTS = ("prod", "dev")
+STACKS_DOC = Path(__file__).resolve().parent.parent / "docs" / "stacks.md"
 
 
 def layout(environment: str) -> Layout:

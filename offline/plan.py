@@ -38,8 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-    from offline import capacity_report, document, engine, environment, estimates, guardrails, report
-    from offline import stack_files
+    from offline import (
+        capacity_report,
+        document,
+        engine,
+        environment,
+        estimates,
+        guardrails,
+        policy_configs,
+        report,
+        stack_files,
+    )
     from program.config import ConfigError
     from regions.loader import ManifestError, manifest_path
     from regions.loader import load as load_manifest
@@ -71,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     info = {s.name: {"layer": s.layer, "reads": [r.name for r in lay.reads(s)]} for s in lay.order()}
     doc = document.build_many(shown, args.stack, info)
     doc |= estimates.sections(manifest)
-    violations = guardrails.evaluate(doc, guardrails.load_config(env))
+    layers = {s.name: s.layer for s in lay.order() if s.name in asked}
+    violations = guardrails.combined(
+        guardrails.evaluate(doc, guardrails.load_config(env)) if args.stack == env else [],
+        guardrails.evaluate_stacks(doc, {name: policy_configs.config(env, layer) for name, layer in layers.items()}))
     doc["policyViolations"] = guardrails.as_document(violations)
     report.render_stacks(doc, out)
     report.render(doc, doc["stackOutputs"].get("shardAllocation") or [], out)

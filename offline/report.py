@@ -260,14 +260,15 @@ def render_violations(violations: list[dict[str, Any]], config_name: str, consol
     """Guardrail results grouped by severity, mandatory first; advisory ones are counted per rule."""
     mandatory = [v for v in violations if v["enforcement"] == "mandatory"]
     advisory = [v for v in violations if v["enforcement"] != "mandatory"]
-    console.print(f"[bold]Guardrails[/bold] (policies/, config {config_name}): {len(mandatory)} mandatory and "
-                  f"{len(advisory)} advisory violation(s)")
+    console.print(f"[bold]Guardrails[/bold] (policies/, config {config_name} on the whole environment, each "
+                  f"stack with its layer's config): {len(mandatory)} mandatory and {len(advisory)} advisory "
+                  "violation(s)")
     if mandatory:
         table = Table(title="Mandatory violations", title_justify="left")
-        for column in ("Severity", "Rule", "Violation"):
+        for column in ("Severity", "Rule", "Found by", "Violation"):
             table.add_column(column)
         for v in mandatory:
-            table.add_row(v["severity"], f"{v['id']} {v['policy']}", v["message"])
+            table.add_row(v["severity"], f"{v['id']} {v['policy']}", v.get("scope", "environment"), v["message"])
         console.print(table)
     if advisory:
         counts = Counter((v["severity"], v["id"], v["policy"]) for v in advisory)
