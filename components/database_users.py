@@ -23,6 +23,7 @@ from components import scram
 from regions.pgbouncer_ini import STATS_USER
 
 APP_USER = "app"
+DATABASE_SECRETS = "database"  # secrets are named <env>/database/<user>
 CA_VALIDITY_HOURS = 10 * 365 * 24
 
 
@@ -51,7 +52,7 @@ def app_login_secret(name: str, environment: str, logins: DatabaseLogins, kms_ke
     region holds its own copy (same name, same value), written by that region's cluster stack.
     """
     secret = aws.secretsmanager.Secret(
-        name, name=f"{environment}/database/{APP_USER}",
+        name, name=f"{environment}/{DATABASE_SECRETS}/{APP_USER}",
         description="Application login of every shard group (via PgBouncer) and its SCRAM verifier",
         kms_key_id=kms_key_arn, recovery_window_in_days=30 if protect else 7,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protect)))

@@ -25,12 +25,13 @@ from components.iam import policy_document, service_role
 RUNNER_TAGS = {"platform:role": "deploy-runner", "platform:stack-layer": "cluster"}
 HTTPS_PORT = 443
 KAFKA_IAM_PORT = 9098  # components.kafka.IAM_PORT: SASL/IAM inside AWS
-# Graviton on-demand build host, 4 GiB / 2 vCPUs (CodeBuild's "ARM Small"): a Pulumi deploy of one region's
-# cluster stack is network-bound, and the image below is the current Amazon Linux 2023 aarch64 standard image,
-# which carries Python 3.11 (pyenv), the AWS CLI v2, make, git and kubectl.
-ENVIRONMENT_TYPE = "ARM_CONTAINER"
+# x86_64 on-demand build host, 3 GiB / 2 vCPUs (CodeBuild's "Linux Small"; a Pulumi deploy of one region's
+# cluster stack is network-bound) on the Ubuntu 22.04 standard image (AWS CLI v2, make, git): the workflow's
+# actions/setup-python supports Ubuntu runners, not Amazon Linux, and x86 Linux builds are offered in every
+# region the platform runs in (ARM builds are not documented for all of them).
+ENVIRONMENT_TYPE = "LINUX_CONTAINER"
 COMPUTE_TYPE = "BUILD_GENERAL1_SMALL"
-IMAGE = "aws/codebuild/amazonlinux-aarch64-standard:3.0"
+IMAGE = "aws/codebuild/standard:7.0"
 WEBHOOK_EVENT = "WORKFLOW_JOB_QUEUED"
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"  # Helm releases, CRDs and namespaces are cluster-scoped
 
@@ -52,7 +53,7 @@ VPC_ENI_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeDhcpOptions", "ec2
                    "ec2:DeleteNetworkInterface", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
                    "ec2:DescribeVpcs"]
 
-_REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")  # as program/config.py validates it
 _CONNECTION = re.compile(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/\S+$")
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,149}$")
 
@@ -229,7 +230,8 @@ class DeployRunner(pulumi.ComponentResource):
         return pulumi.Output.all(a.eks_cluster_arn, a.kafka_cluster_arn, a.secrets_key_arn,
                                  *a.private_subnet_ids).apply(document)
 
-    def _project(self, label: str, grants: list[pulumi.Resource], opts: pulumi.ResourceOptions) -> aws.codebuild.Project:
+    def _project(self, label: str, grants: list[pulumi.Resource],
+                 opts: pulumi.ResourceOptions) -> aws.codebuild.Project:
         a = self.args
         return aws.codebuild.Project(
             label,

@@ -11,15 +11,19 @@ from components import alarm_signals
 from components.alerts import AlertTopic, AlertTopicArgs, alarm
 from components.aurora_region import AuroraRegion, AuroraRegionArgs
 from components.controller_identities import ControllerIdentities, ControllerIdentitiesArgs
+from components.database_users import DATABASE_SECRETS
+from components.deploy_runner import DeployRunner, DeployRunnerArgs
 from components.eks import EksCluster, EksClusterArgs
 from components.ingress import IngressArgs, RegionalIngress
 from components.kafka import KafkaArgs, KafkaCluster
 from components.network import Network, NetworkArgs
 from components.redis import RedisArgs, RedisCluster
 from regions.eks_versions import EKS_VERSIONS
+from regions.published_map import parameter_name
 from regions.rules import PGBOUNCER_GROUP, WORKLOADS_GROUP
 from regions.schema import Alarms, Region
 from regions.schema import Network as NetworkSettings
+from regions.stacks import runner_project
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class RegionStampArgs:
     alarms: Alarms
     alert_emails: Sequence[str]
     alert_webhook_url: str | None
+    github_repository: str  # whose workflow jobs the in-VPC deploy runner runs
+    github_connection_arn: str  # the CodeConnections connection of this region it reaches GitHub with
 
 
 class RegionStamp(pulumi.ComponentResource):
@@ -143,6 +149,18 @@ class RegionStamp(pulumi.ComponentResource):
             account_id=ctx.account_id, partition=partition, emails=args.alert_emails,
             webhook_url=args.alert_webhook_url, protect=ctx.protect), opts=child)
         self._alarms()
+        # What the region's cluster stack deploys from: inside the VPC, admitted to the EKS API and the brokers.
+        self.runner = DeployRunner(f"{region.short_code}-deploy-runner", DeployRunnerArgs(
+            environment=ctx.environment, region=region.name, short_code=region.short_code, account_id=ctx.account_id,
+            partition=partition, project_name=runner_project(ctx.environment, region.short_code),
+            github_repository=args.github_repository, connection_arn=args.github_connection_arn,
+            vpc_id=self.network.vpc_id, private_subnet_ids=self.network.subnet_ids["private"],
+            log_key_arn=self.network.log_key.arn, log_retention_days=region.eks.log_retention_days,
+            eks_cluster_name=self.eks.cluster.name, eks_cluster_arn=self.eks.cluster.arn,
+            eks_cluster_security_group_id=self.eks.cluster_security_group_id,
+            kafka_cluster_arn=self.kafka.cluster.arn, kafka_security_group_id=self.kafka.security_group.id,
+            secrets_key_arn=self.aurora.secrets_key.arn, shard_map_parameter=parameter_name(ctx.environment),
+            database_secret_prefix=f"{ctx.environment}/{DATABASE_SECRETS}/", protect=ctx.protect), opts=child)
         self.register_outputs({"vpcId": self.network.vpc_id, "clusterName": self.eks.name,
                                "ingressHostname": self.ingress.hostname})
 

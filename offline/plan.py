@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return 2
     shown = [r for r in runs if r.stack in asked]
-    info = {s.name: {"layer": s.layer, "reads": [r.name for r in lay.reads(s)]} for s in lay.order()}
-    doc = document.build_many(shown, args.stack, info)
+    doc = document.build_many(shown, args.stack, environment.stack_info(lay))
     doc |= estimates.sections(manifest)
     layers = {s.name: s.layer for s in lay.order() if s.name in asked}
     violations = guardrails.combined(

@@ -20,6 +20,8 @@ ENVIRONMENTS = ("prod", "dev")
 # Layer -> rule -> why the stack alone cannot show it (the whole-environment plan checks it).
 WHOLE_ENVIRONMENT: dict[str, dict[str, str]] = {
     "replicas": {
+        "platform-global-cluster-topology": "its secondaries join global clusters that live in the home regions' "
+                                            "infra stacks",
         "platform-region-symmetry": "the region's tiers (VPC, EKS, MSK, cache) are in its infra stack",
         "platform-credentials": "the shard groups whose master secrets it keeps have their clusters in the infra "
                                 "stacks; its secret strings are read from the infra stack, where P14 checks them",

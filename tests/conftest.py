@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from offline import document, engine
+from offline import environment
 from regions.loader import manifest_path
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -34,8 +34,9 @@ def write_manifest(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
     return write
 
 
-def plan(stack: str, **kwargs: Any) -> dict[str, Any]:
-    return document.build(engine.run(stack, **kwargs))
+def plan(name: str, **kwargs: Any) -> dict[str, Any]:
+    """The plan document of an environment (every stack) or of one stack; ``configs`` overrides stack files."""
+    return environment.document_of(name, **kwargs)
 
 
 @pytest.fixture(scope="session")

@@ -109,7 +109,9 @@ class _Reader:
             if not dependencies:  # with dependencies, the engine says where it came from: not the target
                 self.unknown(source, path)
             return False
-        values = [] if value is MISSING else [value] if isinstance(value, str) else list(value)
+        if value is MISSING or isinstance(value, Mapping):
+            return False
+        values = [value] if isinstance(value, str) else list(value)
         # A target id still unknown is a new resource's: a known value cannot be it (the dependency would say).
         ids = {str(v) for key in keys if isinstance(v := self.peek(target, key), str)}
         return bool({str(v) for v in values} & ids)
@@ -152,7 +154,7 @@ class _Stack:
 
     def vpcs_of(self, resource: Any, subnets_path: str, own_path: str | None = None) -> set[str]:
         """The VPC a resource is in, as VPC URNs and VPC ids: through its subnets, and its own VPC id if any."""
-        read, keys = self.read, set()
+        read, keys = self.read, set[str]()
         for subnet in self.subnets:
             if read.names(resource, subnets_path, subnet):
                 keys.update(vpc.urn for vpc in self.vpcs if read.names(subnet, "vpcId", vpc))
@@ -200,9 +202,12 @@ class _Stack:
         matched = [c for c in candidates if read.names(rule, prop, c)]
         if matched:
             return addresses, matched, None
-        if reference is UNKNOWN:
-            shown = ", ".join(d.name for d in dependencies) or "an unknown group"
-            return addresses, [], f"{prop} from {shown}"
+        named = [g for g in self.groups if read.names(rule, prop, g)]
+        if named:
+            return addresses, [], f"{prop} group {_label(read, named[0])}"
+        if reference is UNKNOWN:  # without dependencies it is already a fail-closed finding
+            shown = ", ".join(d.name for d in dependencies)
+            return addresses, [], f"{prop} from {shown}" if shown else None
         return addresses, [], f"{prop} {reference!r}"
 
 
@@ -222,16 +227,20 @@ def _eks_access(stack: _Stack, cluster: Any, runner: Any) -> list[Finding]:
     """(d): an access entry of the runner's role on the cluster, which grants something."""
     read = stack.read
     roles, role_arn = _principal_of(stack, runner)
-    shown = roles[0].name if roles else (role_arn if isinstance(role_arn, str) else "<unknown role>")
+    shown = _label(read, roles[0]) if roles else (role_arn if isinstance(role_arn, str) else "<unknown role>")
     on_cluster = [e for e in stack.entries if read.names(e, "clusterName", cluster, keys=("name",))]
     entries = [e for e in on_cluster if _for_principal(stack, e, roles, role_arn)]
     if not entries:
         return [(f"{cluster.name}: the deploy runner's role {shown} has no {ACCESS_ENTRY} on this cluster; the "
                  "runner cannot authenticate to its API", cluster.urn)]
+    # An association names the principal directly, or through the entry's own output (as eks.py wires it).
     associated = [a for a in stack.associations if read.names(a, "clusterName", cluster, keys=("name",))
-                  and _for_principal(stack, a, roles, role_arn)]
-    groups = read.peek(entries[0], "kubernetesGroups")
-    if associated or (groups is not MISSING and groups is not UNKNOWN and len(groups)) or groups is UNKNOWN:
+                  and (_for_principal(stack, a, roles, role_arn)
+                       or any(read.names(a, "principalArn", e, keys=("principalArn",)) for e in entries))]
+    if associated:
+        return []
+    groups = read(entries[0], "kubernetesGroups")
+    if groups is UNKNOWN or (groups is not MISSING and len(groups)):
         return []
     return [(f"{entries[0].name}: the deploy runner's access entry on {cluster.name} has no {ACCESS_POLICY} and no "
              "kubernetesGroups; it grants the runner nothing", entries[0].urn)]
@@ -241,22 +250,25 @@ def _eks(stack: _Stack, cluster: Any) -> list[Finding]:
     read = stack.read
     runner, found = stack.runner_in(cluster, stack.vpcs_of(cluster, "vpcConfig.subnetIds", "vpcConfig.vpcId"),
                                     "its private API endpoint")
-    if runner is None:
-        return found
-    runner_groups = stack.runner_groups(runner)
+    runner_groups = stack.runner_groups(runner) if runner is not None else []
+    where = f"ingress to the cluster security group of {cluster.name}"
+    only = f"only the deploy runner's group may be admitted, on TCP {API_PORT}"
     admitted = False
     for rule in stack.rules_on(cluster, keys=("vpcConfig.clusterSecurityGroupId",)):
         permission = read.permission(rule)
         addresses, groups, other = stack.sources(rule, runner_groups, cluster)
         if permission is None:
             continue
-        exact = permission.protocol == "tcp" and permission.from_port == permission.to_port == API_PORT
-        admitted = admitted or (bool(groups) and permission.covers(API_PORT))
-        if addresses or other or not groups or not exact:
-            what = "; ".join([*addresses, *([other] if other else [])]) or permission.shown(
-                "the deploy runner" if groups else "no source")
-            found.append((f"{rule.name}: ingress to the cluster security group of {cluster.name} ({what}); only "
-                          f"the deploy runner's group may be admitted, on TCP {API_PORT}", rule.urn))
+        found.extend((f"{rule.name}: {where} via {address}; {only}", rule.urn) for address in addresses)
+        if other:
+            found.append((f"{rule.name}: {where} from {other}; {only}", rule.urn))
+        if groups:
+            admitted = admitted or permission.covers(API_PORT)
+            if not (permission.protocol == "tcp" and permission.from_port == permission.to_port == API_PORT):
+                found.append((f"{rule.name}: {where} admits {permission.shown('the deploy runner')}; {only}",
+                              rule.urn))
+    if runner is None:
+        return found
     if not admitted:
         shown = ", ".join(_label(read, g) for g in runner_groups) or "none"
         found.append((f"{cluster.name}: no ingress rule admits the deploy runner {runner.name}'s security group "
@@ -265,33 +277,42 @@ def _eks(stack: _Stack, cluster: Any) -> list[Finding]:
     return found + _eks_access(stack, cluster, runner)
 
 
-def _inline(stack: _Stack, group: Any, allowed: Sequence[Any]) -> tuple[bool, list[Finding]]:
+def _inline(stack: _Stack, group: Any, runner_groups: Sequence[Any],
+            allowed: Sequence[Any]) -> tuple[bool, list[Finding]]:
     """(runner admitted, findings) of a brokers' group's inline ingress blocks that cover the IAM port."""
-    read, found, admitted = stack.read, [], False
+    read, admitted = stack.read, False
+    found: list[Finding] = []
     try:
         inline = permissions(SECURITY_GROUP, group.props, "ingress")
     except UnknownValueError:
         read.unknown(group, "ingress")
         return False, []
     dependencies = (getattr(group, "property_dependencies", None) or {}).get("ingress") or []
-    allowed_ids = {i for g in allowed if isinstance(i := read.peek(g, "id"), str)}
-    for permission in inline:
-        if not permission.covers(IAM_PORT):
-            continue
-        where = f"{group.name}: {permission.origin}"
-        for path, cidr in permission.cidrs:
-            found.append((f"{where[:-1]} admits {cidr!r} on {IAM_PORT} ({path}); the brokers' IAM port admits only "
-                          "the deploy runner, the workload nodes and the replicator, by group", group.urn))
+    ids = {i: g for g in allowed if isinstance(i := read.peek(g, "id"), str)}
+    for permission in (p for p in inline if p.covers(IAM_PORT)):
+        where = f"{group.name}: {permission.origin[:-1]} opens the brokers' IAM port {IAM_PORT}"
+        found.extend((f"{where} to {path} {cidr!r}; it admits security-group references only", group.urn)
+                     for path, cidr in permission.cidrs)
+        found.extend((f"{where} to prefix list {p!r}; it admits security-group references only", group.urn)
+                     for p in permission.prefix_lists)
         for source in permission.groups:
-            if source == "self" or source in allowed_ids:
+            if source == "self":
                 continue
-            if source.startswith("<") and dependencies:  # unknown id: the engine says which groups it came from
-                strangers = [d for d in dependencies if d.resource_type == SECURITY_GROUP and d not in allowed]
+            if source in ids:
+                admitted = admitted or ids[source] in runner_groups
+                continue
+            if source.startswith("<") and dependencies:  # unknown id: the engine names the groups it came from
+                named = [d for d in dependencies if d.resource_type == SECURITY_GROUP]
+                admitted = admitted or any(d.urn in {g.urn for g in runner_groups} for d in named)
+                strangers = [d.name for d in named if d.urn not in {g.urn for g in allowed}]
                 if not strangers:
                     continue
-                source = ", ".join(d.name for d in strangers)
-            found.append((f"{where}securityGroups names {source}, which is not the deploy runner, the workload nodes "
-                          f"or the replicator; nothing else may reach the brokers' IAM port", group.urn))
+                source = ", ".join(strangers)
+            elif source.startswith("<"):
+                read.unknown(group, f"{permission.origin}securityGroups")
+                continue
+            found.append((f"{where} to group {source}, which is not the deploy runner, the workload nodes or the "
+                          "replicator", group.urn))
     return admitted, found
 
 
@@ -307,22 +328,22 @@ def _msk(stack: _Stack, cluster: Any) -> list[Finding]:
     others = [g for g in stack.groups if _label(read, g).endswith((WORKLOAD_NODES_SUFFIX, REPLICATOR_SUFFIX))]
     admitted = False
     for group in brokers:
-        allowed = [*runner_groups, *others, group]
+        allowed = [*runner_groups, *others, group]  # the brokers' own group: they replicate among themselves
+        where = f"ingress to the brokers' group {_label(read, group)} on {IAM_PORT}"
         for rule in stack.rules_on(group):
             permission = read.permission(rule)
             if permission is None or not permission.covers(IAM_PORT):
                 continue
             addresses, groups, other = stack.sources(rule, allowed, group)
             admitted = admitted or any(g in runner_groups for g in groups)
-            where = f"{rule.name}: ingress to the brokers' group {_label(read, group)} on {IAM_PORT}"
-            for address in addresses:
-                found.append((f"{where} via {address}; the IAM port admits security-group references only",
-                              rule.urn))
+            found.extend((f"{rule.name}: {where} via {address}; the IAM port admits security-group references only",
+                          rule.urn) for address in addresses)
             if other:
-                found.append((f"{where} from {other}, which is not the deploy runner, the workload nodes "
+                found.append((f"{rule.name}: {where} from {other}, which is not the deploy runner, the workload nodes "
                               f"(*{WORKLOAD_NODES_SUFFIX}) or the replicator (*{REPLICATOR_SUFFIX})", rule.urn))
-        inline_admitted, inline_found = _inline(stack, group, allowed)
-        admitted, found = admitted or inline_admitted, found + inline_found
+        inline_admitted, inline_found = _inline(stack, group, runner_groups, allowed)
+        admitted = admitted or inline_admitted
+        found.extend(inline_found)
     if runner is not None and not admitted:
         shown = ", ".join(_label(read, g) for g in runner_groups) or "none"
         found.append((f"{cluster.name}: no ingress rule on its security group(s) "

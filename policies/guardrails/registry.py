@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from guardrails import aurora, cache, cloudflare, eks, kafka, kms_secrets, load_balancers, network, platform
+from guardrails import (
+    aurora,
+    cache,
+    cloudflare,
+    deploy_reach,
+    eks,
+    kafka,
+    kms_secrets,
+    load_balancers,
+    network,
+    platform,
+)
 from guardrails.core import Rule
 
 # Modules by service, in table order; each exposes RULES. They are imported, not looked up by name, so a lost
 # or renamed module stops the pack (the policy server, `make plan`, the tests) instead of silently dropping
 # its rules.
-MODULES = (aurora, cache, kafka, eks, network, kms_secrets, load_balancers, cloudflare, platform)
+MODULES = (aurora, cache, kafka, eks, network, kms_secrets, load_balancers, cloudflare, platform, deploy_reach)
 
 
 def all_rules() -> list[Rule]:

@@ -14,13 +14,15 @@ from regions.shards import ShardMap
 
 
 def build(ctx: RegionContext, config: StackConfig, manifest: Manifest, provider: pulumi.ProviderResource) -> None:
-    assert config.admin_role_arn is not None  # required of the infra layer (program/config.py)
+    # Required of the infra layer (program/config.py).
+    assert config.admin_role_arn and config.github_repository and config.github_connection_arn
     region, code = ctx.name, ctx.short_code
     aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
     stamp = RegionStamp(code, RegionStampArgs(
         context=ctx, network=manifest.network, admin_role_arn=config.admin_role_arn, admin_cidrs=config.admin_cidrs,
         cloudflare_ipv4=cloudflare_ipv4(), alarms=manifest.alarms, alert_emails=config.alert_emails,
-        alert_webhook_url=config.alert_webhook_url), opts=aws_opts)
+        alert_webhook_url=config.alert_webhook_url, github_repository=config.github_repository,
+        github_connection_arn=config.github_connection_arn), opts=aws_opts)
     site = AuroraSite.of(stamp.aurora, stamp.network.log_key.arn, stamp.alerts.arn)
     groups = {g.id: AuroraShardGroup(g.id, AuroraShardGroupArgs(spec=member_spec(manifest, g), readers=g.readers,
                                                                  home=site), opts=aws_opts)
@@ -81,3 +83,7 @@ def _export(ctx: RegionContext, manifest: Manifest, stamp: RegionStamp, groups: 
     pulumi.export("masterPasswords", pulumi.Output.secret({gid: g.master_password.result for gid, g in groups.items()}))
     pulumi.export("ingressHostnames", {region: stamp.ingress.hostname})
     pulumi.export("ingress", {region: {"targetGroupArn": stamp.ingress.target_group.arn}})
+    runner = stamp.runner
+    pulumi.export("deployRunner", {region: {
+        "project": runner.project.name, "runsOnLabelPrefix": runner.runs_on_label_prefix, "roleArn": runner.role.arn,
+        "securityGroupId": runner.security_group.id}})
