@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from offline import engine, stack_files
-from program.config import PROJECT, ConfigError, parse
+from offline.layout import ENVIRONMENTS, layout
+from program.config import LAYER_KEYS, PROJECT, ConfigError, check_region, parse
+from regions.loader import load, manifest_path
+
+INFRA, GLOBAL = "prod-us-east-1", "prod-global"
+ALL_STACKS = [s.name for env in ENVIRONMENTS for s in layout(env).order()]
 
 
 def _values(stack: str) -> dict[str, str]:
@@ -16,66 +21,111 @@ def _values(stack: str) -> dict[str, str]:
     return {k.removeprefix(f"{PROJECT}:"): v for k, v in values.items() if k.startswith(f"{PROJECT}:")}
 
 
-@pytest.mark.parametrize("stack", ["prod", "dev"])
+@pytest.mark.parametrize("stack", ALL_STACKS)
 def test_committed_stacks_are_valid(stack: str) -> None:
     config = parse(_values(stack), stack)
-    assert config.environment == stack
-    assert config.admin_role_arn.startswith(f"arn:aws:iam::{config.aws_account_id}:role/")
+    assert config.stack_id.name == stack
+    assert set(_values(stack)) - {"environment", "layer", "region"} <= LAYER_KEYS[config.layer]
+    if config.layer == "infra":
+        assert config.admin_role_arn and config.admin_role_arn.startswith(f"arn:aws:iam::{config.aws_account_id}:role/")
+        assert config.github_connection_arn and f":{config.region}:{config.aws_account_id}:" in config.github_connection_arn
 
 
-FAILURES: list[tuple[str, str, Any, str]] = [
-    # (case, key, value or None to delete, rule)
-    ("account missing", "awsAccountId", None, "required; set it with `pulumi config set awsAccountId"),
-    ("account short", "awsAccountId", "12345", "String should match pattern"),
-    ("environment missing", "environment", None, "required"),
-    ("environment without manifest", "environment", "staging", "no manifest regions/staging.yaml"),
-    ("environment malformed", "environment", "Prod!", "String should match pattern"),
-    ("owner empty", "owner", "", "at least 1 character"),
-    ("domain invalid", "domain", "not a domain", "String should match pattern"),
-    ("zone id invalid", "cloudflareZoneId", "zone-123", "String should match pattern"),
-    ("account id missing", "cloudflareAccountId", None, "required"),
-    ("admin role not an ARN", "adminRoleArn", "platform-admin", "must be an IAM role ARN"),
-    ("admin role in another account", "adminRoleArn", "arn:aws:iam::999999999999:role/admin",
+def test_every_stack_of_the_layout_has_a_stack_file_and_no_other_exists() -> None:
+    assert sorted(ALL_STACKS) == stack_files.stacks()
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_stacks_of_an_environment_agree(environment: str) -> None:
+    stack_files.check_agreement([s.name for s in layout(environment).order()])
+
+
+def test_stack_files_that_disagree_are_refused(tmp_path: Path) -> None:
+    for name in ("prod-us-east-1", "prod-eu-west-1"):
+        (tmp_path / f"Pulumi.{name}.yaml").write_text((stack_files.PROJECT_DIR / f"Pulumi.{name}.yaml").read_text())
+    path = tmp_path / "Pulumi.prod-eu-west-1.yaml"
+    path.write_text(path.read_text().replace('awsAccountId: "111111111111"', 'awsAccountId: "333333333333"'))
+    with pytest.raises(ConfigError, match=r"Pulumi\.prod-eu-west-1\.yaml: global-platform:awsAccountId: '333333333333' "
+                                          r"differs from '111111111111' in Pulumi\.prod-us-east-1\.yaml"):
+        stack_files.check_agreement(["prod-us-east-1", "prod-eu-west-1"], tmp_path)
+
+
+FAILURES: list[tuple[str, str, str, Any, str]] = [
+    # (case, stack, key, value or None to delete, rule)
+    ("account missing", INFRA, "awsAccountId", None, "required by the infra layer; set it with `pulumi config set"),
+    ("account short", INFRA, "awsAccountId", "12345", "String should match pattern"),
+    ("environment missing", INFRA, "environment", None, "required"),
+    ("environment without manifest", INFRA, "environment", "staging", "no manifest regions/staging.yaml"),
+    ("environment malformed", INFRA, "environment", "Prod!", "String should match pattern"),
+    ("layer unknown", INFRA, "layer", "network", "Input should be 'infra', 'replicas', 'global' or 'cluster'"),
+    ("layer not the stack's", "prod-us-east-1-cluster", "layer", "replicas",
+     "make stack prod-us-east-1-replicas, not prod-us-east-1-cluster"),
+    ("region missing", INFRA, "region", None, "required by the infra layer"),
+    ("region on the global layer", GLOBAL, "region", "us-east-1", "the global layer has no region"),
+    ("region malformed", INFRA, "region", "US East", "String should match pattern"),
+    ("owner empty", INFRA, "owner", "", "at least 1 character"),
+    ("key of another layer", INFRA, "domain", "example.com", "not used by the infra layer; remove it"),
+    ("domain invalid", GLOBAL, "domain", "not a domain", "String should match pattern"),
+    ("zone id invalid", GLOBAL, "cloudflareZoneId", "zone-123", "String should match pattern"),
+    ("account id missing", GLOBAL, "cloudflareAccountId", None, "required by the global layer"),
+    ("admin role not an ARN", INFRA, "adminRoleArn", "platform-admin", "must be an IAM role ARN"),
+    ("admin role in another account", INFRA, "adminRoleArn", "arn:aws:iam::999999999999:role/admin",
      "the role must live in awsAccountId 111111111111 (got account 999999999999)"),
-    ("unknown key", "awsRegion", "us-east-1", "Extra inputs are not permitted"),
-    ("admin CIDRs open to the world", "adminCidrs", ["203.0.113.0/24", "0.0.0.0/0"],
+    ("repository malformed", INFRA, "githubRepository", "global-platform", "String should match pattern"),
+    ("connection not an ARN", INFRA, "githubConnectionArn", "github", "must be a CodeConnections connection ARN"),
+    ("connection in another region", INFRA, "githubConnectionArn",
+     "arn:aws:codeconnections:eu-west-1:111111111111:connection/00000000-0000-0000-0000-000000000001",
+     "must live in awsAccountId 111111111111 and region us-east-1 (got 111111111111 eu-west-1)"),
+    ("unknown key", INFRA, "awsRegion", "us-east-1", "Extra inputs are not permitted"),
+    ("admin CIDRs open to the world", INFRA, "adminCidrs", ["203.0.113.0/24", "0.0.0.0/0"],
      "0.0.0.0/0 opens the EKS API to the whole internet"),
-    ("admin CIDRs open to the IPv6 world", "adminCidrs", ["::/0"], "::/0 opens the EKS API to the whole internet"),
-    ("admin CIDR IPv6", "adminCidrs", ["2001:db8::/32"], "2001:db8::/32 is IPv6; the EKS public endpoint accepts IPv4"),
-    ("admin CIDR with host bits", "adminCidrs", ["203.0.113.7/24"], "'203.0.113.7/24' is not a network in CIDR"),
-    ("admin CIDRs not a list", "adminCidrs", "203.0.113.0/24", "Input should be a valid list"),
-    ("alert email malformed", "alertEmails", ["oncall"], "String should match pattern"),
-    ("alert webhook not HTTPS", "alertWebhookUrl", "http://oncall.example/hook", "String should match pattern"),
-    ("WAF threshold unknown", "wafAnomalyThreshold", "paranoid", "Input should be 'low', 'medium' or 'high'"),
-    ("WAF paranoia above 4", "wafParanoiaLevel", "5", "Input should be less than or equal to 4"),
-    ("WAF paranoia not a number", "wafParanoiaLevel", "two", "Input should be a valid integer"),
+    ("admin CIDRs open to the IPv6 world", INFRA, "adminCidrs", ["::/0"],
+     "::/0 opens the EKS API to the whole internet"),
+    ("admin CIDR IPv6", INFRA, "adminCidrs", ["2001:db8::/32"],
+     "2001:db8::/32 is IPv6; the EKS public endpoint accepts IPv4"),
+    ("admin CIDR with host bits", INFRA, "adminCidrs", ["203.0.113.7/24"], "'203.0.113.7/24' is not a network in CIDR"),
+    ("admin CIDRs not a list", INFRA, "adminCidrs", "203.0.113.0/24", "Input should be a valid list"),
+    ("alert email malformed", INFRA, "alertEmails", ["oncall"], "String should match pattern"),
+    ("alert webhook not HTTPS", GLOBAL, "alertWebhookUrl", "http://oncall.example/hook", "String should match pattern"),
+    ("WAF threshold unknown", GLOBAL, "wafAnomalyThreshold", "paranoid", "Input should be 'low', 'medium' or 'high'"),
+    ("WAF paranoia above 4", GLOBAL, "wafParanoiaLevel", "5", "Input should be less than or equal to 4"),
+    ("WAF paranoia not a number", GLOBAL, "wafParanoiaLevel", "two", "Input should be a valid integer"),
 ]
 
 
-@pytest.mark.parametrize(("case", "key", "value", "rule"), FAILURES, ids=[c[0] for c in FAILURES])
-def test_bad_stack_config_is_rejected(case: str, key: str, value: Any, rule: str) -> None:
-    values = _values("prod")
+@pytest.mark.parametrize(("case", "stack", "key", "value", "rule"), FAILURES, ids=[c[0] for c in FAILURES])
+def test_bad_stack_config_is_rejected(case: str, stack: str, key: str, value: Any, rule: str) -> None:
+    values = _values(stack)
     if value is None:
         values.pop(key)
     else:
         values[key] = value
     with pytest.raises(ConfigError) as err:
-        parse(values, "prod")
-    assert any(line.startswith(f"Pulumi.prod.yaml: {PROJECT}:{key}: ") and rule in line
+        parse(values, stack)
+    assert any(line.startswith(f"Pulumi.{stack}.yaml: {PROJECT}:{key}: ") and rule in line
                for line in str(err.value).splitlines()), str(err.value)
 
 
+def test_a_region_outside_the_manifest_is_refused() -> None:
+    manifest = load(manifest_path("dev"), "dev")
+    config = parse(_values("prod-ap-south-1"), "prod-ap-south-1")
+    with pytest.raises(ConfigError, match=r"Pulumi\.prod-ap-south-1\.yaml: global-platform:region: ap-south-1 is not a "
+                                          r"region of regions/prod\.yaml \(us-east-1, eu-west-1\)"):
+        check_region(config, manifest, "prod-ap-south-1")
+    check_region(config, load(manifest_path("prod"), "prod"), "prod-ap-south-1")
+
+
 def test_admin_cidrs_default_to_none_and_accept_networks() -> None:
-    values = _values("prod")
-    assert "adminCidrs" not in values and parse(values, "prod").admin_cidrs == []
-    assert parse({**values, "adminCidrs": ["203.0.113.0/24"]}, "prod").admin_cidrs == ["203.0.113.0/24"]
+    values = _values(INFRA)
+    assert "adminCidrs" not in values and parse(values, INFRA).admin_cidrs == []
+    assert parse({**values, "adminCidrs": ["203.0.113.0/24"]}, INFRA).admin_cidrs == ["203.0.113.0/24"]
 
 
 def test_bad_config_stops_the_program_before_any_resource() -> None:
-    values, _ = stack_files.read("prod")
+    values, _ = stack_files.read(INFRA)
     values[f"{PROJECT}:awsAccountId"] = "not-an-account"
-    with pytest.raises(engine.InvalidInput, match=f"Pulumi.prod.yaml: {PROJECT}:awsAccountId") as err:
-        engine.run("prod", config=values)
+    with pytest.raises(engine.InvalidInput, match=f"Pulumi.{INFRA}.yaml: {PROJECT}:awsAccountId") as err:
+        engine.run(INFRA, config=values)
     assert err.value.registrations == []
 
 
@@ -90,5 +140,5 @@ def test_secure_values_reach_the_program_as_secrets(tmp_path: Path) -> None:
 
 
 def test_unknown_stack_is_reported() -> None:
-    with pytest.raises(ConfigError, match=r"Pulumi\.qa\.yaml: \(file\): no such stack; known stacks: dev, prod"):
+    with pytest.raises(ConfigError, match=r"Pulumi\.qa\.yaml: \(file\): no such stack; known stacks: dev-eu-west-1, "):
         stack_files.read("qa")
