@@ -42,6 +42,8 @@ def merge_outputs(outputs: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for out in outputs:
         for key, value in out.items():
+            if key == "region":  # each regional stack names its own
+                continue
             merged[key] = merge(merged[key], value, key) if key in merged else value
     return merged
 
@@ -56,8 +58,7 @@ def build_many(runs: list[PlanRun], name: str, layout: Mapping[str, Mapping[str,
 
     ``layout``: stack name -> its ``layer`` and ``reads`` (regions/stacks.py), recorded in ``stacks``.
     """
-    exports = merge_outputs([{k: SECRET if k in r.secret_exports else v for k, v in r.exports.items() if k != "region"}
-                             for r in runs])
+    exports = merge_outputs([{k: SECRET if k in r.secret_exports else v for k, v in r.exports.items()} for r in runs])
     allocation = exports.get("shardAllocation") or []
     return {
         "version": VERSION,

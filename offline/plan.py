@@ -84,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         guardrails.evaluate(doc, guardrails.load_config(env)) if args.stack == env else [],
         guardrails.evaluate_stacks(doc, {name: policy_configs.config(env, layer) for name, layer in layers.items()}))
     doc["policyViolations"] = guardrails.as_document(violations)
-    report.render_stacks(doc, out)
     report.render(doc, doc["stackOutputs"].get("shardAllocation") or [], out)
     capacity_report.render_capacity(doc["capacity"], out)
     capacity_report.render_cost(doc["cost"], out)

@@ -235,16 +235,14 @@ def stacks_table(document: dict[str, Any]) -> Table:
     return table
 
 
-def render_stacks(document: dict[str, Any], console: Console) -> None:
-    console.print(stacks_table(document))
-
-
 def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: Console) -> None:
     custom = sum(1 for r in document["resources"] if r["custom"])
     console.print(f"[bold]global-platform[/bold] stack [bold]{document['stack']}[/bold] "
                   f"(environment {document['environment']}): {len(document['resources'])} registrations, "
                   f"{custom} custom resources in {len(document['regions'])} regions "
                   f"({', '.join(document['regions'])})")
+    if document.get("stacks"):
+        console.print(stacks_table(document))
     console.print(allocation_table(document, allocation))
     console.print(network_table(document))
     console.print(eks_table(document))

@@ -44,8 +44,19 @@ def pulumi_command(stack: str) -> list[str]:
     return [PULUMI, "stack", "output", "--json", "--stack", stack]
 
 
-def load(path: Path | None, stack: str) -> tuple[Any, str]:
-    """The outputs as JSON data, and how to name their source in messages."""
+def load(path: Path | None, stacks: tuple[str, ...] | str) -> tuple[Any, str]:
+    """The outputs as JSON data (every stack's, merged), and how to name their source in messages.
+
+    The environment's stacks publish maps keyed by region or shard group, which merge into one view.
+    """
+    if isinstance(stacks, tuple):
+        if path is not None:
+            return load(path, "")
+        from offline.document import merge_outputs
+
+        parts = [load(None, stack) for stack in stacks]
+        return merge_outputs([data for data, _ in parts]), f"`pulumi stack output --json` of {', '.join(stacks)}"
+    stack = stacks
     if path is not None:
         try:
             text = path.read_text(encoding="utf-8")

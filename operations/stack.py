@@ -26,25 +26,39 @@ class OperatorError(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    stack: str
+    stack: str  # an environment (all of its stacks) or one stack
     account_id: str
     manifest: Manifest
+    stacks: tuple[str, ...] = ()  # every stack of the environment, in deploy order (whose outputs are read)
+    region: str | None = None  # a regional stack's region: only what lives there is checked
 
 
 def load_target(stack: str, manifest_path: Path | None = None) -> Target:
-    """The stack file's account and environment, and the environment's manifest, validated like `make plan`."""
+    """The environment's account and manifest, validated like `make plan`; ``stack`` names it or one of its stacks.
+
+    The account is read from the environment's first infra stack file (`make plan` refuses files that disagree).
+    """
     from offline import stack_files
     from program import config as stack_config
+    from regions.stacks import Layout
 
+    environment = stack.split("-", 1)[0]
     try:
-        values, _secrets = stack_files.read(stack)
+        manifest = loader.load(manifest_path or loader.manifest_path(environment), environment)
+        layout = Layout(manifest)
+        names = [s.name for s in layout.order()]
+        if stack != environment and stack not in names:
+            raise OperatorError(f"no stack {stack}; the stacks of {environment} are {', '.join(names)}")
+        infra = next(s for s in layout.order() if s.layer == "infra")
+        values, _secrets = stack_files.read(infra.name)
         prefix = f"{stack_config.PROJECT}:"
         config = stack_config.parse({k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)},
-                                    stack)
-        manifest = loader.load(manifest_path or loader.manifest_path(config.environment), config.environment)
+                                    infra.name)
     except (stack_config.ConfigError, loader.ManifestError) as exc:
         raise OperatorError(str(exc)) from None
-    return Target(stack, config.aws_account_id, manifest)
+    assert config.aws_account_id is not None  # required of infra stacks
+    region = layout.by_name(stack).region if stack != environment else None
+    return Target(stack, config.aws_account_id, manifest, tuple(names), region)
 
 
 def aws_session(target: Target) -> boto3.Session:
@@ -56,7 +70,7 @@ def aws_session(target: Target) -> boto3.Session:
         raise OperatorError(f"AWS credentials are missing or unusable ({exc}); "
                             "configure credentials for the stack's account (for example AWS_PROFILE)") from None
     if account != target.account_id:
-        raise OperatorError(f"the AWS credentials are for account {account}, but Pulumi.{target.stack}.yaml deploys "
+        raise OperatorError(f"the AWS credentials are for account {account}, but the stacks of {target.stack} deploy "
                             f"to account {target.account_id}; use credentials for that account")
     return session
 

@@ -48,7 +48,8 @@ def render(category: str, findings: list[Finding], out: Console) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make verify", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack", default="prod", help="stack whose config, manifest and outputs to check")
+    parser.add_argument("--stack", default="prod",
+                        help="an environment (all its stacks) or a regional stack (what lives in its region)")
     parser.add_argument("--manifest", type=Path, help="compare with this manifest file instead of regions/<env>.yaml")
     parser.add_argument("--outputs", type=Path,
                         help="the stack outputs as JSON (`pulumi stack output --json`); default: run that command")
@@ -56,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     out = console()
     try:
         target = load_target(args.stack, args.manifest)
-        data, source = outputs.load(args.outputs, args.stack)
+        data, source = outputs.load(args.outputs, target.stacks)
         deployed = outputs.read(data, source, target.manifest)
         results = verify(LiveState(aws_session(target)), target.manifest, deployed)
+        if target.region:  # a regional stack: what lives in its region (a wave's check)
+            results = {c: [f for f in findings if f.region == target.region] for c, findings in results.items()}
     except OperatorError as exc:
         return fail(str(exc))
     out.print(f"verify of stack {target.stack} (account {target.account_id}, {len(target.manifest.regions)} regions) "

@@ -236,6 +236,22 @@ PROD_FAILURES: list[tuple[str, Edit, str, str]] = [
      "regions[0].pgbouncer.min_replicas (us-east-1)", "greater than or equal to 3"),
     ("PgBouncer min above max", _set("regions.0.pgbouncer.min_replicas", 25),
      "regions[0].pgbouncer.min_replicas (us-east-1)", "must not exceed max_replicas"),
+    ("posture unknown", _set("posture", "staging"), "posture", "Input should be 'production' or 'development'"),
+    ("empty deploy wave", _set("deploy_waves", [["ap-south-1"], [], ["us-east-1", "eu-west-1", "ap-southeast-1"]]),
+     "deploy_waves[1]", "an empty wave deploys nothing"),
+    ("deploy wave of an unknown region", _set("deploy_waves", [["ap-south-1"], ["us-east-1", "eu-west-1",
+                                                                               "ap-southeast-1", "sa-east-1"]]),
+     "deploy_waves[1]", "sa-east-1 is not a region of this manifest"),
+    ("region in two waves", _set("deploy_waves", [["ap-south-1"], ["us-east-1", "eu-west-1", "ap-southeast-1",
+                                                                   "ap-south-1"]]),
+     "deploy_waves", "ap-south-1 is in more than one wave"),
+    ("region in no wave", _set("deploy_waves", [["ap-south-1"], ["us-east-1", "eu-west-1"]]),
+     "deploy_waves", "ap-southeast-1 in no wave"),
+    ("production without a canary", _set("deploy_waves", [["ap-south-1", "us-east-1"], ["eu-west-1",
+                                                                                          "ap-southeast-1"]]),
+     "deploy_waves", "production deploys one canary region alone first"),
+    ("production in one wave", _set("deploy_waves", [["ap-south-1", "us-east-1", "eu-west-1", "ap-southeast-1"]]),
+     "deploy_waves", "at least two waves, the first of one region"),
 ]
 
 

@@ -20,14 +20,14 @@ from regions.rds_facts import rds_quotas
 from tests.manifest_edits import set_path
 from tests.plan_helpers import Doc, by_urn, of_type
 
-KEYS = {"urn", "type", "name", "custom", "parent", "provider", "region", "inputs", "outputs", "dependencies",
+KEYS = {"stack", "urn", "type", "name", "custom", "parent", "provider", "region", "inputs", "outputs", "dependencies",
         "propertyDependencies", "protect", "ignoreChanges", "aliases"}
 
 
 def test_document_header(prod_plan: Doc) -> None:
     assert list(prod_plan)[:5] == ["version", "project", "stack", "environment", "regions"]
     assert (prod_plan["version"], prod_plan["project"], prod_plan["stack"], prod_plan["environment"]) == \
-        (1, "global-platform", "prod", "prod")
+        (2, "global-platform", "prod", "prod")
     assert prod_plan["regions"] == ["us-east-1", "eu-west-1", "ap-southeast-1", "ap-south-1"]
 
 
@@ -38,7 +38,9 @@ def test_every_registration_is_listed_with_consistent_links(prod_plan: Doc) -> N
         assert set(r) == KEYS
         # A property's sources are among the resource's dependencies, as the engine records them.
         assert {u for urns in r["propertyDependencies"].values() for u in urns} <= set(r["dependencies"])
-        assert r["urn"] == f"urn:pulumi:prod::global-platform::{r['urn'].split('::')[2]}::{r['name']}"
+        assert r["urn"] == f"urn:pulumi:{r['stack']}::global-platform::{r['urn'].split('::')[2]}::{r['name']}"
+        # Links stay inside the stack: other stacks' values arrive through a StackReference of this one.
+        assert all(urns[d]["stack"] == r["stack"] for d in r["dependencies"])
         assert r["urn"].split("::")[2].endswith(r["type"])
         assert all(d in urns for d in r["dependencies"])
         assert r["parent"] is None or r["parent"] in urns
@@ -55,8 +57,8 @@ def test_stack_outputs_are_in_the_document(prod_plan: Doc) -> None:
 
 def test_urns_carry_the_component_chain(prod_plan: Doc) -> None:
     (vpc,) = [v for v in of_type(prod_plan, "aws:ec2/vpc:Vpc") if v["region"] == "us-east-1"]
-    assert vpc["urn"] == ("urn:pulumi:prod::global-platform::platform:region:RegionStamp$platform:network:Network"
-                          "$aws:ec2/vpc:Vpc::use1-vpc")
+    assert vpc["urn"] == ("urn:pulumi:prod-us-east-1::global-platform::platform:region:RegionStamp"
+                          "$platform:network:Network$aws:ec2/vpc:Vpc::use1-vpc")
     assert vpc["outputs"]["arn"] == f"arn:aws:ec2:us-east-1:111111111111:vpc/{vpc['outputs']['id']}"
 
 
@@ -72,9 +74,9 @@ def test_secrets_are_masked_and_whole_numbers_are_ints() -> None:
 
 
 def test_entry_point_runs_the_same_program() -> None:
-    run = engine.run("dev", program=lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py")))
-    assert len(run.resources) == len(engine.run("dev").resources) > 0
-    assert run.exports["environment"] == "dev"
+    run = engine.run("dev-us-east-1", program=lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py")))
+    assert len(run.resources) == len(engine.run("dev-us-east-1").resources) > 0
+    assert (run.exports["environment"], run.exports["region"]) == ("dev", "us-east-1")
 
 
 def test_make_plan_writes_the_dev_document(tmp_path: Path, capsys: Any) -> None:
@@ -239,10 +241,15 @@ def test_bad_manifest_registers_nothing(raw_manifest: Any, write_manifest: Any) 
     data = raw_manifest("prod")
     data["regions"][0]["vpc_cidr"] = data["regions"][1]["vpc_cidr"]
     with pytest.raises(engine.InvalidInput) as err:
-        engine.run("prod", manifest=write_manifest(data))
+        engine.run("prod-us-east-1", manifest=write_manifest(data))
     assert err.value.registrations == []
 
 
-def test_unknown_stack_fails_the_plan(capsys: Any) -> None:
+def test_unknown_environment_fails_the_plan(capsys: Any) -> None:
     assert plan.main(["--stack", "qa"]) == 2
-    assert "Pulumi.qa.yaml" in capsys.readouterr().err
+    assert "regions/qa.yaml: (file): cannot be read" in capsys.readouterr().err
+
+
+def test_unknown_stack_of_an_environment_fails_the_plan(capsys: Any) -> None:
+    assert plan.main(["--stack", "dev-ap-south-1"]) == 2
+    assert "no stack dev-ap-south-1; stacks of dev: dev-us-east-1, dev-eu-west-1," in capsys.readouterr().err

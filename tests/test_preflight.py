@@ -98,9 +98,10 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeAw
 
 @pytest.fixture
 def moto_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Pulumi.prod.yaml deploying to moto's account, read by load_target instead of the committed file."""
-    committed = stack_files.PROJECT_DIR / stack_file("prod")
-    (tmp_path / stack_file("prod")).write_text(committed.read_text().replace(STACK_ACCOUNT, MOTO_ACCOUNT))
+    """prod's stack files deploying to moto's account, read by load_target instead of the committed files."""
+    for stack in stack_files.stacks():
+        committed = stack_files.PROJECT_DIR / stack_file(stack)
+        (tmp_path / stack_file(stack)).write_text(committed.read_text().replace(STACK_ACCOUNT, MOTO_ACCOUNT))
     monkeypatch.setattr(stack_files, "read", functools.partial(stack_files.read, directory=tmp_path))
 
 
@@ -306,7 +307,7 @@ def test_credentials_of_another_account_are_refused(fake_aws: FakeAws, capsys: p
 
     assert (code, out) == (EXIT_BAD_INPUT, "")
     assert err.count("error:") == 1
-    assert f"the AWS credentials are for account {MOTO_ACCOUNT}, but Pulumi.prod.yaml deploys to account " \
+    assert f"the AWS credentials are for account {MOTO_ACCOUNT}, but the stacks of prod deploy to account " \
            f"{STACK_ACCOUNT}" in err.replace("\n", " ")
 
 

@@ -253,10 +253,10 @@ def test_main_exits_1_and_prints_the_drift(dev_target: Target, outputs_file: Cal
 
 def test_credentials_of_another_account_are_refused(outputs_file: Callable[[Any], Path],
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    # The real Pulumi.dev.yaml deploys to 222222222222; moto's credentials are 123456789012's.
+    # The real dev stack files deploy to 222222222222; moto's credentials are 123456789012's.
     assert verify.main(["--stack", "dev", "--outputs", str(outputs_file(deploy(DEV)))]) == 2
     assert capsys.readouterr().err == (
-        "error: the AWS credentials are for account 123456789012, but Pulumi.dev.yaml deploys to account "
+        "error: the AWS credentials are for account 123456789012, but the stacks of dev deploy to account "
         "222222222222; use credentials for that account\n")
 
 
@@ -309,7 +309,8 @@ def test_without_a_file_and_without_the_pulumi_cli(dev_target: Target, monkeypat
                                                    tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert _bad_input([], capsys) == (
-        "the pulumi CLI is not on PATH, so `pulumi stack output --json --stack dev` cannot run; install it and log "
+        "the pulumi CLI is not on PATH, so `pulumi stack output --json --stack dev-us-east-1` cannot run; install it "
+        "and log "
         "in to the stack's backend, or pass the outputs of that command as a file (OUTPUTS=path)")
 
 
@@ -317,7 +318,7 @@ def _fake_pulumi(directory: Path, body: str) -> Path:
     """A `pulumi` on PATH that records its arguments and working directory, then runs ``body`` (Python)."""
     script = directory / "pulumi"
     script.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
-                      f"open({str(directory / 'argv.json')!r}, 'w').write(json.dumps([os.getcwd(), *sys.argv[1:]]))\n"
+                      f"open({str(directory / 'argv.json')!r}, 'a').write(json.dumps([os.getcwd(), *sys.argv[1:]]) + '\\n')\n"
                       f"{body}\n")
     script.chmod(0o755)
     return directory / "argv.json"
@@ -329,8 +330,11 @@ def test_without_a_file_it_runs_pulumi_stack_output(dev_target: Target, monkeypa
     argv = _fake_pulumi(tmp_path, f"print(open({str(tmp_path / 'outputs.json')!r}).read())")
     monkeypatch.setenv("PATH", str(tmp_path))
     assert verify.main(["--stack", "dev"]) == 0
-    assert json.loads(argv.read_text()) == [str(outputs.PROJECT_DIR), "stack", "output", "--json", "--stack", "dev"]
-    assert "the outputs of `pulumi stack output --json --stack dev`" in capsys.readouterr().out
+    stacks = [json.loads(line) for line in argv.read_text().splitlines()]
+    # Every stack of the environment is read, in deploy order, from the project directory.
+    assert stacks == [[str(outputs.PROJECT_DIR), "stack", "output", "--json", "--stack", name]
+                      for name in dev_target.stacks]
+    assert "the outputs of `pulumi stack output --json` of dev-us-east-1, dev-eu-west-1," in capsys.readouterr().out
 
 
 def test_a_failing_pulumi_stack_output(dev_target: Target, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
@@ -338,7 +342,7 @@ def test_a_failing_pulumi_stack_output(dev_target: Target, monkeypatch: pytest.M
     _fake_pulumi(tmp_path, "sys.stderr.write(\"error: no stack named 'dev' found\\n\"); sys.exit(255)")
     monkeypatch.setenv("PATH", str(tmp_path))
     assert _bad_input([], capsys) == \
-        "`pulumi stack output --json --stack dev` failed: error: no stack named 'dev' found"
+        "`pulumi stack output --json --stack dev-us-east-1` failed: error: no stack named 'dev' found"
 
 
 def test_a_refused_read_names_its_region() -> None:

@@ -41,6 +41,11 @@ PGBOUNCER_IMAGES = Images(pgbouncer="ghcr.io/cloudnative-pg/pgbouncer:1.26.0",
                           exporter="quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.1", user_id=998)
 
 
+class InCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        super().__init__("platform:region:InCluster", name, None, opts)
+
+
 def _logins(stacks: Stacks, global_stack: StackId) -> DatabaseLogins:
     logins = stacks.output(global_stack, "databaseLogins")
     users = (APP_USER, STATS_USER)
@@ -80,11 +85,14 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
     cluster_name = f"{env}-{code}"
     ref = ClusterRef(name=cluster_name, arn=f"arn:{ctx.partition}:eks:{region}:{ctx.account_id}:cluster/{cluster_name}",
                      account_id=ctx.account_id, environment=env, short_code=code, partition=ctx.partition)
+    # One parent for the region's in-cluster pieces: it carries the region's AWS provider to its children.
+    root = InCluster(code, opts=pulumi.ResourceOptions(providers={"aws": provider}))
     kubernetes = k8s.Provider(f"{code}-k8s", kubeconfig=kubeconfig(
         cluster_name, region, cluster.apply(lambda c: c["endpoint"]),
-        cluster.apply(lambda c: c["certificateAuthority"])), enable_server_side_apply=True)
-    aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
-    k8s_opts = pulumi.ResourceOptions(providers={"aws": provider, "kubernetes": kubernetes})
+        cluster.apply(lambda c: c["certificateAuthority"])), enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(parent=root))
+    aws_opts = pulumi.ResourceOptions(parent=root)
+    k8s_opts = pulumi.ResourceOptions(parent=root, providers={"kubernetes": kubernetes})
     charts = charts_for(row.eks.kubernetes_version)
     system_nodes = f"{code}-{SYSTEM_GROUP}"
     networks = stacks.regional(infra, "networks")
@@ -95,7 +103,7 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
         system_node_group=system_nodes, charts=charts, protect=ctx.protect), opts=k8s_opts)
     after_baseline = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[baseline]))
     bind_gateway(code, stacks.regional(infra, "ingress").apply(lambda i: i["targetGroupArn"]),
-                 pulumi.ResourceOptions(provider=kubernetes, depends_on=[
+                 pulumi.ResourceOptions(parent=root, provider=kubernetes, depends_on=[
                      baseline.releases["aws-load-balancer-controller"], baseline.namespaces[GATEWAY_NAMESPACE]]))
     Monitoring(f"{code}-monitoring", MonitoringArgs(
         cluster=ref, cluster_name=cluster_name, region=region, kubernetes_version=row.eks.kubernetes_version,
@@ -126,7 +134,7 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
     cache = stacks.regional(infra, "cache")
     KafkaTopics(f"{code}-kafka-topics", KafkaTopicsArgs(
         region=region, short_code=code, bootstrap_brokers=kafka.apply(lambda k: k["bootstrapBrokersSaslIam"]),
-        topics=manifest.streams.topics, protect=ctx.protect))
+        topics=manifest.streams.topics, protect=ctx.protect), opts=pulumi.ResourceOptions(parent=root))
     # Where applications find the streams and the cache of their region.
     k8s.core.v1.ConfigMap(
         f"{code}-platform-endpoints",
@@ -136,7 +144,8 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
               "redis.configurationEndpoint": cache.apply(lambda c: c["configurationEndpoint"]),
               "redis.port": str(REDIS_PORT), "redis.tls": "required",
               "redis.credentialsSecretArn": cache.apply(lambda c: c["credentialsSecretArn"])},
-        opts=pulumi.ResourceOptions(provider=kubernetes, depends_on=[baseline]))
+        opts=pulumi.ResourceOptions(parent=root, provider=kubernetes, depends_on=[baseline]))
+    root.register_outputs({})
 
     pulumi.export("environment", env)
     pulumi.export("shardMaps", {region: shard_map.json})
