@@ -76,11 +76,11 @@ def write(stack: str, document: Mapping[str, Any]) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make urn-snapshot", description=__doc__)
-    parser.add_argument("--stack", default="prod")
+    parser.add_argument("--stack", default="prod", help="an environment (all its stacks, one file) or one stack")
     args = parser.parse_args(argv)
-    from offline import document, engine
+    from offline import environment
 
-    doc = document.build(engine.run(args.stack))
+    doc = environment.document_of(args.stack)
     path = write(args.stack, doc)
     print(f"{path.relative_to(SNAPSHOT_DIR.parent.parent)}: {len(stateful_urns(doc))} stateful URNs recorded")
     return 0

@@ -54,11 +54,16 @@ def test_each_global_cluster_has_its_primary_home_and_secondaries_in_the_dr_regi
             primary = region == group.home_region
             assert ("masterPassword" in cluster["inputs"]) is primary
             assert cluster["inputs"].get("enableGlobalWriteForwarding", False) is not primary
-        writer = clusters[group.home_region]
-        for region in group.dr_regions:  # a secondary joins only once the primary has its writer
-            writers = [i["urn"] for i in of_type(plan, "aws:rds/clusterInstance:ClusterInstance", group.home_region)
-                       if i["inputs"]["clusterIdentifier"] == writer["inputs"]["clusterIdentifier"]]
-            assert set(writers) <= set(clusters[region]["dependencies"])
+        urns = {r["urn"]: r for r in plan["resources"]}
+        home_stack = f"{plan['environment']}-{group.home_region}"
+        assert clusters[group.home_region]["stack"] == home_stack
+        for region in group.dr_regions:
+            # A secondary lives in its own region's replicas stack, which deploys after every infra stack, and
+            # joins by the identifier the home stack publishes once the writer exists (a StackReference).
+            secondary = clusters[region]
+            assert secondary["stack"] == f"{plan['environment']}-{region}-replicas"
+            sources = [urns[u] for u in secondary["propertyDependencies"]["globalClusterIdentifier"]]
+            assert [s["inputs"]["name"].rsplit("/", 1)[-1] for s in sources] == [home_stack]
 
 
 def test_every_cluster_encrypted_protected_and_audited(plan: Doc) -> None:

@@ -92,13 +92,18 @@ def _render(tmp_path: Path, base: Doc, head: Doc) -> str:
 
 @pytest.fixture(scope="module")
 def extra_reader_plans(tmp_path_factory: pytest.TempPathFactory, prod_plan: Doc) -> tuple[Doc, Doc]:
-    """The prod plan, and the prod plan with a third reader in one shard group (use1-sg03) only."""
+    """us-east-1's infra stack as prod plans it, and planned again with a third reader in use1-sg03 only.
+
+    The smallest stack that shows the change: the primary clusters of us-east-1's groups live in it.
+    """
     raw = yaml.safe_load(loader.manifest_path("prod").read_text())
     raw["group_readers"] = {"use1-sg03": 3}
     path = tmp_path_factory.mktemp("manifest") / "prod.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    base = prod_plan | estimates.sections(PROD)
-    head = document.build(engine.run("prod", manifest=path)) | estimates.sections(loader.load(path, "prod"))
+    stack = "prod-us-east-1"
+    base = {**prod_plan, "resources": [r for r in prod_plan["resources"] if r["stack"] == stack]}
+    base |= estimates.sections(PROD)
+    head = document.build(engine.run(stack, manifest=path)) | estimates.sections(loader.load(path, "prod"))
     return base, head
 
 
@@ -114,7 +119,11 @@ def test_an_extra_reader_in_one_shard_group_reaches_only_that_group(extra_reader
 def test_the_diff_shows_the_extra_reader_and_its_cost(tmp_path: Path, extra_reader_plans: tuple[Doc, Doc]) -> None:
     base, head = extra_reader_plans
     text = _render(tmp_path, base, head)
-    assert "| us-east-1 | rds/ClusterInstance | 1 | 0 | 0 |" in text and "Data loss" not in text
+    assert "| prod-us-east-1 | us-east-1 | rds/ClusterInstance | 1 | 0 | 0 |" in text and "Data loss" not in text
+    # The added instance by stack, type, name and region, and nothing else added, replaced or deleted.
+    assert "### Added (1)" in text and "| prod-us-east-1 | `aws:rds/clusterInstance:ClusterInstance` | " \
+        "`use1-sg03-use1-4` | us-east-1 |" in text
+    assert "### Deleted" not in text and "### Replaced" not in text
     r7g = prices.default_book().lookup("rds/db.r7g.2xlarge", "us-east-1")
     assert r7g is not None
     delta = r7g.usd * HOURS  # one db.r7g.2xlarge for a month: $807

@@ -95,9 +95,9 @@ def test_managed_waf_executes_both_managed_rulesets(plan: Doc) -> None:
 
 
 def test_waf_tuning_comes_from_stack_config() -> None:
-    values, secrets = stack_files.read("dev")
+    values, secrets = stack_files.read("dev-global")
     values |= {f"{PROJECT}:wafAnomalyThreshold": "high", f"{PROJECT}:wafParanoiaLevel": "4"}
-    doc = run_plan("dev", config=values, secret_keys=secrets)
+    doc = run_plan("dev-global", configs={"dev-global": (values, secrets)})
     owasp = _ruleset(doc, "http_request_firewall_managed")["rules"][1]["actionParameters"]["overrides"]
     assert owasp["rules"][0]["scoreThreshold"] == 25 and "categories" not in owasp
 

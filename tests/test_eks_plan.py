@@ -75,14 +75,18 @@ def test_all_five_control_plane_logs_to_an_encrypted_group_with_retention(plan: 
         assert group["urn"] in cluster["dependencies"] and urns[group["urn"]]
 
 
-def test_access_through_the_api_with_the_admin_role_only(plan: Doc) -> None:
+def test_access_through_the_api_with_the_admin_role_and_the_deploy_runner_only(plan: Doc) -> None:
     admin = "arn:aws:iam::111111111111:role/platform-admin" if plan["stack"] == "prod" \
         else "arn:aws:iam::222222222222:role/platform-admin"
     for region in plan["regions"]:
         access = _cluster(plan, region)["inputs"]["accessConfig"]
         assert access == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
-        (entry,) = of_type(plan, "aws:eks/accessEntry:AccessEntry", region)
-        (association,) = of_type(plan, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", region)
+        (runner,) = [r for r in of_type(plan, "aws:iam/role:Role", region) if r["name"].endswith("-deploy-runner")]
+        entries = {e["inputs"]["principalArn"]: e for e in of_type(plan, "aws:eks/accessEntry:AccessEntry", region)}
+        assert set(entries) == {admin, runner["outputs"]["arn"]}
+        entry = entries[admin]
+        (association,) = [a for a in of_type(plan, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", region)
+                          if a["inputs"]["principalArn"] == admin]
         assert entry["inputs"]["principalArn"] == admin and entry["inputs"]["type"] == "STANDARD"
         assert association["inputs"]["principalArn"] == admin
         assert association["inputs"]["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")

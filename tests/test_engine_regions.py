@@ -22,7 +22,7 @@ def _program() -> None:
 
 
 def test_regions_follow_providers_and_clusters() -> None:
-    doc = document.build(engine.run("dev", program=_program))
+    doc = document.build(engine.run("dev-us-east-1", program=_program))
     regions = {r["type"]: r["region"] for r in doc["resources"]}
     assert regions["pulumi:providers:aws"] == "ap-south-1"
     assert regions["platform:test:Stamp"] == "ap-south-1"

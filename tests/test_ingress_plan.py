@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 
 from components.ingress import GATEWAY_PORT
-from offline import engine, stack_files
+from offline import document, engine, stack_files
 from offline.mocks import CLOUDFLARE_IPV4
 from program.config import PROJECT
-from tests.conftest import plan as run_plan
 from tests.plan_helpers import Doc, of_type, tagged
 
 
@@ -81,23 +80,27 @@ def test_hostnames_are_stack_outputs(plan: Doc) -> None:
         assert hostname == _one(plan, "aws:lb/loadBalancer:LoadBalancer", region)["outputs"]["dnsName"]
 
 
+STACK = "prod-us-east-1"  # the infra stack holding the region's EKS cluster
+
+
 def _config_with(key: str, value: str) -> tuple[dict[str, str], list[str]]:
-    values, secrets = stack_files.read("prod")
+    values, secrets = stack_files.read(STACK)
     return {**values, f"{PROJECT}:{key}": value}, secrets
 
 
 def test_admin_cidrs_open_the_public_endpoint_to_those_networks_only() -> None:
     config, secrets = _config_with("adminCidrs", '["203.0.113.0/24", "198.51.100.10/32"]')
-    doc = run_plan("prod", config=config, secret_keys=secrets)
-    for cluster in of_type(doc, "aws:eks/cluster:Cluster"):
-        vpc = cluster["inputs"]["vpcConfig"]
-        assert vpc["endpointPublicAccess"] is True and vpc["endpointPrivateAccess"] is True
-        assert vpc["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.10/32"]
+    doc = document.build(engine.run(STACK, config=config, secret_keys=secrets))
+    (cluster,) = of_type(doc, "aws:eks/cluster:Cluster")
+    vpc = cluster["inputs"]["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is True and vpc["endpointPrivateAccess"] is True
+    assert vpc["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.10/32"]
 
 
 @pytest.mark.parametrize("cidrs", ['["0.0.0.0/0"]', '["::/0"]'])
 def test_world_open_admin_cidrs_stop_the_program_before_any_resource(cidrs: str) -> None:
     config, secrets = _config_with("adminCidrs", cidrs)
-    with pytest.raises(engine.InvalidInput, match=f"Pulumi.prod.yaml: {PROJECT}:adminCidrs: .*whole internet") as err:
-        engine.run("prod", config=config, secret_keys=secrets)
+    expected = f"Pulumi.{STACK}.yaml: {PROJECT}:adminCidrs: .*whole internet"
+    with pytest.raises(engine.InvalidInput, match=expected) as err:
+        engine.run(STACK, config=config, secret_keys=secrets)
     assert err.value.registrations == []

@@ -150,9 +150,11 @@ def test_endpoints_for_a_private_eks_cluster(plan: Doc) -> None:
         assert sg["inputs"]["egress"] == []
 
 
-def test_one_tagged_provider_per_region_pinned_to_the_account(plan: Doc) -> None:
+def test_one_tagged_provider_per_regional_stack_pinned_to_the_account(plan: Doc) -> None:
     providers = of_type(plan, "pulumi:providers:aws")
-    assert sorted(p["inputs"]["region"] for p in providers) == sorted(plan["regions"])
+    regional = {s["name"]: s["region"] for s in plan["stacks"] if s["region"]}
+    # Each regional stack has exactly one AWS provider, for its own region; the global stack has none.
+    assert sorted((p["stack"], p["inputs"]["region"]) for p in providers) == sorted(regional.items())
     account = "111111111111" if plan["stack"] == "prod" else "222222222222"
     for p in providers:
         assert json.loads(p["inputs"]["allowedAccountIds"]) == [account]

@@ -132,9 +132,12 @@ def test_cloudflare_pool_health_pages_the_same_target(plan: Doc) -> None:
 
 
 def test_an_oncall_webhook_is_subscribed_everywhere() -> None:
-    values, secrets = stack_files.read("dev")
-    values[f"{PROJECT}:alertWebhookUrl"] = "https://events.pagerduty.example/integration/abc"
-    doc = run_plan("dev", config=values, secret_keys=secrets)
+    configs = {}
+    for stack in ("dev-us-east-1", "dev-eu-west-1", "dev-global"):  # the stacks that page: topics, Cloudflare
+        values, secrets = stack_files.read(stack)
+        configs[stack] = ({**values, f"{PROJECT}:alertWebhookUrl": "https://events.pagerduty.example/integration/abc"},
+                          secrets)
+    doc = run_plan("dev", configs=configs)
     https = [s for s in of_type(doc, "aws:sns/topicSubscription:TopicSubscription")
              if s["inputs"]["protocol"] == "https"]
     assert sorted(s["region"] for s in https) == sorted(doc["regions"])

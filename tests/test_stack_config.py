@@ -27,8 +27,10 @@ def test_committed_stacks_are_valid(stack: str) -> None:
     assert config.stack_id.name == stack
     assert set(_values(stack)) - {"environment", "layer", "region"} <= LAYER_KEYS[config.layer]
     if config.layer == "infra":
-        assert config.admin_role_arn and config.admin_role_arn.startswith(f"arn:aws:iam::{config.aws_account_id}:role/")
-        assert config.github_connection_arn and f":{config.region}:{config.aws_account_id}:" in config.github_connection_arn
+        assert config.admin_role_arn
+        assert config.admin_role_arn.startswith(f"arn:aws:iam::{config.aws_account_id}:role/")
+        assert config.github_connection_arn
+        assert f":{config.region}:{config.aws_account_id}:" in config.github_connection_arn
 
 
 def test_every_stack_of_the_layout_has_a_stack_file_and_no_other_exists() -> None:

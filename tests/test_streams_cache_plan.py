@@ -98,16 +98,19 @@ def test_storage_grows_automatically_up_to_the_manifests_ceiling(plan: Doc) -> N
         assert cluster["ignoreChanges"] == ["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"]
 
 
-def test_brokers_admit_only_the_workloads_and_the_replicator(plan: Doc) -> None:
+def test_brokers_admit_only_the_workloads_the_replicator_and_the_deploy_runner(plan: Doc) -> None:
     for region in plan["regions"]:
         (cluster,) = of_type(plan, "aws:msk/cluster:Cluster", region)
         (sg_id,) = cluster["inputs"]["brokerNodeGroupInfo"]["securityGroups"]
         workloads = _sg_ids(plan, region, **{"node-group": "workloads"})[0]
         replicator = next(g["outputs"]["id"] for g in of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
                           if g["name"].endswith("-kafka-replicator"))
+        runner = next(g["outputs"]["id"] for g in of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
+                      if g["name"].endswith("-deploy-runner"))
         sources = {(r.get("referencedSecurityGroupId"), r["fromPort"], r["toPort"])
                    for r in _ingress(plan, region, sg_id)}
-        assert sources == {(workloads, 9098, 9098), (replicator, 9098, 9098), (sg_id, 9092, 9098)}
+        assert sources == {(workloads, 9098, 9098), (replicator, 9098, 9098), (runner, 9098, 9098),
+                           (sg_id, 9092, 9098)}
         assert all("cidrIpv4" not in r for r in _ingress(plan, region, sg_id))
 
 

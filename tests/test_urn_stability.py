@@ -57,9 +57,9 @@ def test_the_engine_records_aliases_as_full_urns() -> None:
         aws.kms.Key("renamed-key", description="moved", opts=pulumi.ResourceOptions(
             aliases=[pulumi.Alias(name="old-key")]))
 
-    run = engine.run("dev", program)
+    run = engine.run("dev-us-east-1", program)
     (key,) = [r for r in run.resources if r.type == "aws:kms/key:Key"]
-    assert key.aliases == ["urn:pulumi:dev::global-platform::aws:kms/key:Key::old-key"]
+    assert key.aliases == ["urn:pulumi:dev-us-east-1::global-platform::aws:kms/key:Key::old-key"]
 
 
 # -- protection audit ------------------------------------------------------------------------------------

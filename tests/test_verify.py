@@ -318,7 +318,8 @@ def _fake_pulumi(directory: Path, body: str) -> Path:
     """A `pulumi` on PATH that records its arguments and working directory, then runs ``body`` (Python)."""
     script = directory / "pulumi"
     script.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
-                      f"open({str(directory / 'argv.json')!r}, 'a').write(json.dumps([os.getcwd(), *sys.argv[1:]]) + '\\n')\n"
+                      f"open({str(directory / 'argv.json')!r}, 'a')"
+                      ".write(json.dumps([os.getcwd(), *sys.argv[1:]]) + '\\n')\n"
                       f"{body}\n")
     script.chmod(0o755)
     return directory / "argv.json"

@@ -142,6 +142,17 @@ def dev(dev_plan: dict[str, Any]) -> Plan:
     return Plan(dev_plan)
 
 
+def _infra_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """The infra stacks of a whole-environment plan: one AWS provider per region, as each stack's own run sees."""
+    layers = {s["name"]: s["layer"] for s in doc["stacks"]}
+    return {**doc, "resources": [r for r in doc["resources"] if layers[r["stack"]] == "infra"]}
+
+
+@pytest.fixture
+def prod_infra(prod_plan: dict[str, Any]) -> Plan:
+    return Plan(_infra_only(prod_plan))
+
+
 # ------------------------------------------------------------------------------------------ the pack
 
 EXPECTED_META = {
@@ -1038,7 +1049,8 @@ def _users(plan: Plan, provider: str, tag: str) -> list[str]:
                   and tag not in ({**r["inputs"], **r["outputs"]}.get("tags") or {}))
 
 
-def test_tag1_provider_lacks_a_required_tag(prod: Plan) -> None:
+def test_tag1_provider_lacks_a_required_tag(prod_infra: Plan) -> None:
+    prod = prod_infra
     tags = _default_tags(prod, "aws-use1")
     del tags["owner"]
     users = _users(prod, "aws-use1", "owner")
@@ -1047,13 +1059,14 @@ def test_tag1_provider_lacks_a_required_tag(prod: Plan) -> None:
         "required tags: project, environment, owner, cost-center"]
 
 
-def test_tag1_required_tags_come_from_config(prod_resources: list[PolicyResource]) -> None:
-    found = run("TAG1", prod_resources, {**PROD, "requiredTags": ["project", "team"]})
+def test_tag1_required_tags_come_from_config(prod_plan: dict[str, Any]) -> None:
+    found = run("TAG1", plan_resources(_infra_only(prod_plan)), {**PROD, "requiredTags": ["project", "team"]})
     assert len(found) == 4 and all(re.match(r"\[TAG1\] provider aws-\w+: defaultTags lacks team for \d+ AWS ", m)
                                    for m in found)
 
 
-def test_tag1_environment_tag_matches_the_stack(prod: Plan) -> None:
+def test_tag1_environment_tag_matches_the_stack(prod_infra: Plan) -> None:
+    prod = prod_infra
     _set_default_tags(prod, "aws-euw1", {**_default_tags(prod, "aws-euw1"), "environment": "dev"})
     assert run("TAG1", prod) == [
         "[TAG1] provider aws-euw1: defaultTags environment is 'dev', but the stack's environment is 'prod'"]
@@ -1069,7 +1082,8 @@ def test_tag1_resource_tags_cover_what_the_provider_lacks() -> None:
         "(e.g. untagged); required tags: project, environment, owner, cost-center"]
 
 
-def test_tag1_invalid_default_tags(prod: Plan) -> None:
+def test_tag1_invalid_default_tags(prod_infra: Plan) -> None:
+    prod = prod_infra
     prod.set(PROVIDER, "aws-use1", "defaultTags", "{oops")
     assert run("TAG1", prod) == ["[TAG1] provider aws-use1: defaultTags is not valid JSON with a tags map"]
 
