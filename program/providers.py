@@ -8,6 +8,7 @@ from program.config import PROJECT, StackConfig
 
 
 def default_tags(config: StackConfig, region: str) -> dict[str, str]:
+    assert config.owner and config.cost_center  # required of every layer with an AWS provider (program/config.py)
     return {
         "project": PROJECT,
         "environment": config.environment,
@@ -19,6 +20,7 @@ def default_tags(config: StackConfig, region: str) -> dict[str, str]:
 
 
 def regional_provider(config: StackConfig, region: str, short_code: str) -> aws.Provider:
+    assert config.aws_account_id is not None
     # allowed_account_ids makes `pulumi up` refuse credentials for any other account (prod vs dev mix-ups).
     return aws.Provider(
         f"aws-{short_code}",

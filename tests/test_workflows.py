@@ -424,8 +424,9 @@ def environment_problems(run: Run, command: str = "up") -> list[str]:
             env = STACKS[stack]["environment"]
             if step.with_["stack-name"] != f"{ORG}/global-platform/{stack}":
                 problems.append(f"{stack}: stack-name {step.with_['stack-name']!r}")
+            # Each stack runs the pack with its layer's config (offline/policy_configs.py).
             if (step.with_.get("policyPacks"), step.with_.get("policyPackConfigs")) \
-                    != ("policies", f"policies/config/{env}.json"):
+                    != ("policies", f"policies/config/{env}-{STACKS[stack]['layer']}.json"):
                 problems.append(f"{stack}: guardrail pack {step.with_.get('policyPacks')!r} "
                                 f"{step.with_.get('policyPackConfigs')!r}")
             if command == "up":
@@ -747,7 +748,14 @@ def _no_environment(wf: dict[str, Any]) -> None:
 def _wrong_pack_config(wf: dict[str, Any]) -> None:
     for step in wf["jobs"][_job(wf, "cluster", "prod", 1)]["steps"]:
         if step.get("with", {}).get("command") == "up":
-            step["with"]["policyPackConfigs"] = "policies/config/dev.json"
+            step["with"]["policyPackConfigs"] = "policies/config/dev-cluster.json"
+
+
+@breakage("another layer's guardrail config", environment_problems)
+def _other_layer_pack_config(wf: dict[str, Any]) -> None:
+    for step in wf["jobs"][_job(wf, "cluster", "prod", 1)]["steps"]:
+        if step.get("with", {}).get("command") == "up":
+            step["with"]["policyPackConfigs"] = "policies/config/prod-infra.json"
 
 
 @breakage("an update cancelled by a newer one", environment_problems)

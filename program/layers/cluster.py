@@ -49,9 +49,10 @@ class InCluster(pulumi.ComponentResource):
 def _logins(stacks: Stacks, global_stack: StackId) -> DatabaseLogins:
     logins = stacks.output(global_stack, "databaseLogins")
     users = (APP_USER, STATS_USER)
+    def pick(kind: str, user: str) -> pulumi.Output[str]:
+        return logins.apply(lambda v: str(v[kind][user]))
     return DatabaseLogins(
-        passwords={u: logins.apply(lambda v, u=u: v["passwords"][u]) for u in users},
-        verifiers={u: logins.apply(lambda v, u=u: v["verifiers"][u]) for u in users},
+        passwords={u: pick("passwords", u) for u in users}, verifiers={u: pick("verifiers", u) for u in users},
         userlist=logins.apply(lambda v: v["userlist"]), ca_key_pem=logins.apply(lambda v: v["caKeyPem"]),
         ca_cert_pem=stacks.output(global_stack, "pgbouncerCaCertificate"))
 

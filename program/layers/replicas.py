@@ -54,6 +54,10 @@ def _end(stacks: Stacks, infra: StackId, short_code: str, *, source: bool) -> Re
                           security_group_id=kafka.apply(lambda k: k["replicatorSecurityGroupId"]))
 
 
+def _password(passwords: pulumi.Output[Any], group_id: str) -> pulumi.Output[str]:
+    return passwords.apply(lambda by_group: str(by_group[group_id]))
+
+
 def _secrets_key(stacks: Stacks, infra: StackId) -> pulumi.Output[str]:
     return stacks.regional(infra, "auroraSites").apply(lambda s: s["secretsKeyArn"])
 
@@ -80,7 +84,7 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, account_id: st
         replicas = [SecretReplica(region=dr, kms_key_arn=_secrets_key(stacks, StackId(env, "infra", dr)))
                     for dr in group.dr_regions]
         secrets[group.id] = MasterSecret(group.id, MasterSecretArgs(
-            spec=member_spec(manifest, group), password=passwords.apply(lambda p, gid=group.id: p[gid]),
+            spec=member_spec(manifest, group), password=_password(passwords, group.id),
             kms_key_arn=_secrets_key(stacks, own), replicas=replicas), opts=aws_opts)
 
     replicated = [t.name for t in manifest.streams.topics if t.replicated]
