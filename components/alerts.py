@@ -13,8 +13,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.kms import KeySpec, regional_key
-
 
 @dataclass(frozen=True)
 class AlertTopicArgs:
@@ -24,6 +22,7 @@ class AlertTopicArgs:
     account_id: str
     emails: Sequence[str]
     webhook_url: str | None  # an HTTPS on-call endpoint (PagerDuty, Opsgenie, ...)
+    key_arn: pulumi.Input[str]  # the topic's key (RegionKeys.alerts: CloudWatch may publish with it)
     protect: bool
     partition: str = "aws"
 
@@ -32,19 +31,9 @@ class AlertTopic(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:observability:AlertTopic", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        # CloudWatch publishes to an encrypted topic only if it may use the topic's key.
-        self.key = regional_key(KeySpec(
-            environment=args.environment, region=args.region, short_code=args.short_code, account_id=args.account_id,
-            partition=args.partition, purpose="alerts", description="SNS alert topic encryption",
-            protect=args.protect, statements=[{
-                "Sid": "CloudWatchAlarmsPublish", "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
-            }]), child)
         self.topic = aws.sns.Topic(
             f"{args.short_code}-alerts", name=f"{args.environment}-{args.short_code}-alerts",
-            display_name=f"{args.environment} {args.region} alerts", kms_master_key_id=self.key.arn, opts=child)
+            display_name=f"{args.environment} {args.region} alerts", kms_master_key_id=args.key_arn, opts=child)
         aws.sns.TopicPolicy(
             f"{args.short_code}-alerts", arn=self.topic.arn,
             policy=self.topic.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{

@@ -56,7 +56,7 @@ class AuroraSite:
         a = base.args
         return AuroraSite(region=a.region, short_code=a.short_code, subnet_group_name=base.subnet_group.name,
                           security_group_id=base.security_group.id, parameter_group_name=base.parameter_group.name,
-                          rds_key_arn=base.rds_key.arn, monitoring_role_arn=base.monitoring_role.arn,
+                          rds_key_arn=a.rds_key_arn, monitoring_role_arn=base.monitoring_role.arn,
                           log_key_arn=log_key_arn, alert_topic_arn=alert_topic_arn)
 
 

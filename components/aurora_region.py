@@ -9,7 +9,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import service_role
-from components.kms import KeySpec, regional_key
 
 POSTGRES_PORT = 5432
 # RDS's default RSA 2048 G1 authority (valid to 2061); regions/rds_ca/ bundles every G1 root of each region,
@@ -47,6 +46,8 @@ class AuroraRegionArgs:
     vpc_id: pulumi.Input[str]
     data_subnet_ids: Sequence[pulumi.Input[str]]
     client_security_group_id: pulumi.Input[str]  # PgBouncer's nodes: the only source admitted on 5432
+    rds_key_arn: pulumi.Input[str]  # storage, snapshots and Performance Insights (RegionKeys.rds)
+    secrets_key_arn: pulumi.Input[str]  # the data tier's secrets (RegionKeys.secrets)
     protect: bool
     partition: str = "aws"
 
@@ -58,13 +59,6 @@ class AuroraRegion(pulumi.ComponentResource):
         prefix = f"{args.environment}-{args.short_code}-aurora"
         child = pulumi.ResourceOptions(parent=self)
 
-        def key(purpose: str, description: str) -> aws.kms.Key:
-            return regional_key(KeySpec(environment=args.environment, region=args.region, short_code=args.short_code,
-                                        account_id=args.account_id, partition=args.partition, purpose=purpose,
-                                        description=description, protect=args.protect), child)
-
-        self.rds_key = key("rds", "Aurora storage, snapshots and Performance Insights")
-        self.secrets_key = key("secrets", "Secrets Manager secrets of the data tier")
         self.subnet_group = aws.rds.SubnetGroup(
             f"{args.short_code}-aurora", name=prefix, description="Aurora clusters on the data subnets (no route out)",
             subnet_ids=list(args.data_subnet_ids), opts=child)

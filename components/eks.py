@@ -11,7 +11,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import policy_document, service_role
-from components.kms import KeySpec, regional_key
 from components.pod_identity import ClusterRef, pod_role
 from regions.schema import NodeGroup
 
@@ -41,6 +40,8 @@ class EksClusterArgs:
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
     log_key_arn: pulumi.Input[str]
+    secrets_key_arn: pulumi.Input[str]  # envelope encryption of Kubernetes secrets (RegionKeys.eks)
+    ebs_key_arn: pulumi.Input[str]  # node and persistent volumes (RegionKeys.ebs)
     admin_role_arn: str
     admin_cidrs: Sequence[str]
     protect: bool
@@ -70,17 +71,6 @@ class EksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        self.secrets_key = regional_key(self._key("eks", "EKS secrets envelope encryption"), child)
-        self.ebs_key = regional_key(self._key("ebs", "EBS volumes of EKS nodes and persistent volumes", [{
-            # The AWS-managed aws/ebs key's pattern: any principal of this account, only through EC2 in this
-            # region. Covers the Auto Scaling service-linked role launching nodes and the EBS CSI driver.
-            "Sid": "EbsThroughEc2OfThisAccount", "Effect": "Allow", "Principal": {"AWS": "*"},
-            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey",
-                       "kms:CreateGrant"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"kms:CallerAccount": args.account_id,
-                                           "kms:ViaService": f"ec2.{args.region}.amazonaws.com"}},
-        }]), child)
         self.log_group = aws.cloudwatch.LogGroup(
             f"{args.short_code}-eks-control-plane", name=f"/aws/eks/{args.cluster_name}/cluster",
             retention_in_days=args.log_retention_days, kms_key_id=args.log_key_arn, opts=child)
@@ -88,7 +78,7 @@ class EksCluster(pulumi.ComponentResource):
             f"{args.short_code}-eks-cluster", role_name=f"{args.cluster_name}-eks-cluster",
             service="eks.amazonaws.com", actions=("sts:AssumeRole", "sts:TagSession"),
             managed_policies=("AmazonEKSClusterPolicy",),
-            inline_policy=self.secrets_key.arn.apply(lambda arn: policy_document([{
+            inline_policy=pulumi.Output.from_input(args.secrets_key_arn).apply(lambda arn: policy_document([{
                 "Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
                 "Resource": arn}])),
             partition=args.partition, opts=child)
@@ -109,7 +99,7 @@ class EksCluster(pulumi.ComponentResource):
                 authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 resources=["secrets"],
-                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.secrets_key.arn)),
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=args.secrets_key_arn)),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
             kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
                 ip_family="ipv4", service_ipv4_cidr=SERVICE_CIDR),
@@ -167,12 +157,6 @@ class EksCluster(pulumi.ComponentResource):
 
     # -- pieces ---------------------------------------------------------------------------------------
 
-    def _key(self, purpose: str, description: str, statements: list[dict[str, Any]] | None = None) -> KeySpec:
-        a = self.args
-        return KeySpec(environment=a.environment, region=a.region, short_code=a.short_code, account_id=a.account_id,
-                       purpose=purpose, description=description, protect=a.protect, partition=a.partition,
-                       statements=statements or [])
-
     def _admin_access(self, opts: pulumi.ResourceOptions) -> aws.eks.AccessPolicyAssociation:
         """Cluster-admin for the stack's admin role through an access entry (no aws-auth ConfigMap)."""
         a = self.args
@@ -224,7 +208,7 @@ class EksCluster(pulumi.ComponentResource):
             block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
                 device_name="/dev/xvda",
                 ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                    volume_size=group.disk_gib, volume_type="gp3", encrypted="true", kms_key_id=self.ebs_key.arn,
+                    volume_size=group.disk_gib, volume_type="gp3", encrypted="true", kms_key_id=a.ebs_key_arn,
                     delete_on_termination="true"))],
             vpc_security_group_ids=[self.cluster_security_group_id, sg.id],
             tag_specifications=[aws.ec2.LaunchTemplateTagSpecificationArgs(

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.kms import KeySpec, regional_key
 from regions.kafka_facts import REPLICATION_FACTOR
 
 IAM_PORT = 9098  # SASL/IAM inside AWS
@@ -40,6 +39,7 @@ class KafkaArgs:
     private_subnet_ids: Sequence[pulumi.Input[str]]
     client_security_group_id: pulumi.Input[str]  # the workload nodes
     log_key_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]  # data at rest (RegionKeys.kafka)
     protect: bool
     partition: str = "aws"
 
@@ -51,9 +51,6 @@ class KafkaCluster(pulumi.ComponentResource):
         ident = f"{args.environment}-{args.short_code}"
         child = pulumi.ResourceOptions(parent=self)
 
-        self.key = regional_key(KeySpec(
-            environment=args.environment, region=args.region, short_code=args.short_code, account_id=args.account_id,
-            partition=args.partition, purpose="kafka", description="MSK data at rest", protect=args.protect), child)
         self.security_group, self.replicator_security_group = self._security_groups(ident, child)
         self.configuration = aws.msk.Configuration(
             f"{args.short_code}-kafka", name=f"{ident}-kafka", kafka_versions=[args.kafka_version],
@@ -135,7 +132,7 @@ class KafkaCluster(pulumi.ComponentResource):
             client_authentication=aws.msk.ClusterClientAuthenticationArgs(
                 sasl=aws.msk.ClusterClientAuthenticationSaslArgs(iam=True), unauthenticated=False),
             encryption_info=aws.msk.ClusterEncryptionInfoArgs(
-                encryption_at_rest_kms_key_arn=self.key.arn,
+                encryption_at_rest_kms_key_arn=args.key_arn,
                 encryption_in_transit=aws.msk.ClusterEncryptionInfoEncryptionInTransitArgs(
                     client_broker="TLS", in_cluster=True)),
             configuration_info=aws.msk.ClusterConfigurationInfoArgs(

@@ -24,7 +24,8 @@ class KeySpec:
     statements: list[dict[str, Any]] = field(default_factory=list)
 
 
-def regional_key(spec: KeySpec, opts: pulumi.ResourceOptions) -> aws.kms.Key:
+def regional_key(spec: KeySpec, opts: pulumi.ResourceOptions, *, key_aliases: list[str] | None = None,
+                 alias_aliases: list[str] | None = None) -> aws.kms.Key:
     """A symmetric key whose policy grants the account root administration plus ``spec.statements``.
 
     Protected in prod: losing a key loses every ciphertext under it, so it is as stateful as the data.
@@ -44,8 +45,10 @@ def regional_key(spec: KeySpec, opts: pulumi.ResourceOptions) -> aws.kms.Key:
         enable_key_rotation=True,
         deletion_window_in_days=30,
         policy=json.dumps(policy),
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=spec.protect)))
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=spec.protect,
+                                                                       aliases=key_aliases or None)))
     aws.kms.Alias(f"{spec.short_code}-{spec.purpose}-key",
                   name=f"alias/{spec.environment}-{spec.short_code}-{spec.purpose}",
-                  target_key_id=key.key_id, opts=opts)
+                  target_key_id=key.key_id,
+                  opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=alias_aliases or None)))
     return key

@@ -9,7 +9,6 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.kms import KeySpec, regional_key
 from regions.addressing import TIERS, Tier, subnet_cidr
 from regions.catalog import EKS_UNSUPPORTED_AZ_IDS
 
@@ -37,6 +36,7 @@ class NetworkArgs:
     az_count: int
     nat_gateways: Literal["per_az", "single"]
     flow_log_retention_days: int
+    log_key_arn: pulumi.Input[str]  # the region's logs key (RegionKeys): flow logs are encrypted with it
     protect: bool
     partition: str = "aws"
     interface_endpoints: tuple[str, ...] = EKS_PRIVATE_ENDPOINTS
@@ -80,7 +80,6 @@ class Network(pulumi.ComponentResource):
             f"{prefix}-igw", vpc_id=self.vpc.id, tags=self._name_tag("igw"), opts=vpc_opts)
         self.nat_gateways = self._nat_gateways(args, vpc_opts)
         self.route_tables = self._route_tables(args, vpc_opts)
-        self.log_key = self._log_key(args, child)
         self.flow_log_group, self.flow_log = self._flow_logs(args, child)
         self.endpoint_security_group, self.endpoints = self._endpoints(args, vpc_opts)
 
@@ -91,7 +90,7 @@ class Network(pulumi.ComponentResource):
             "publicSubnetIds": self.subnet_ids["public"],
             "privateSubnetIds": self.subnet_ids["private"],
             "dataSubnetIds": self.subnet_ids["data"],
-            "logKeyArn": self.log_key.arn,
+            "logKeyArn": args.log_key_arn,
         })
 
     # -- pieces ---------------------------------------------------------------------------------------
@@ -154,27 +153,13 @@ class Network(pulumi.ComponentResource):
                                               subnet_id=subnet.id, route_table_id=table.id, opts=opts)
         return {"public": [public], "private": private, "data": [data]}
 
-    def _log_key(self, args: NetworkArgs, opts: pulumi.ResourceOptions) -> aws.kms.Key:
-        return regional_key(KeySpec(
-            environment=args.environment, region=args.region, short_code=args.short_code,
-            account_id=args.account_id, partition=args.partition, purpose="logs",
-            description="CloudWatch Logs encryption", protect=args.protect,
-            statements=[{
-                "Sid": "CloudWatchLogsOfThisRegionAndAccount", "Effect": "Allow",
-                "Principal": {"Service": f"logs.{args.region}.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                           "kms:Describe*"],
-                "Resource": "*",
-                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": self._log_group_arn(args, "*")}},
-            }]), opts)
-
     def _flow_logs(self, args: NetworkArgs, opts: pulumi.ResourceOptions) -> tuple[aws.cloudwatch.LogGroup,
                                                                                    aws.ec2.FlowLog]:
         prefix = args.short_code
         group_name = f"/platform/{args.environment}/{prefix}/vpc-flow-logs"
         group = aws.cloudwatch.LogGroup(f"{prefix}-flow-logs", name=group_name,
                                         retention_in_days=args.flow_log_retention_days,
-                                        kms_key_id=self.log_key.arn, opts=opts)
+                                        kms_key_id=args.log_key_arn, opts=opts)
         trust = {
             "Version": "2012-10-17",
             "Statement": [{

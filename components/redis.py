@@ -14,8 +14,6 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.kms import KeySpec, regional_key
-
 REDIS_PORT = 6379
 APP_USER = "app"
 # The app may use every data command but none that administers or breaks the cluster.
@@ -41,6 +39,7 @@ class RedisArgs:
     client_security_group_id: pulumi.Input[str]  # the workload nodes: the only source admitted on 6379
     log_key_arn: pulumi.Input[str]
     secrets_key_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]  # data at rest and snapshots (RegionKeys.cache)
     protect: bool
     partition: str = "aws"
 
@@ -61,10 +60,6 @@ class RedisCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        self.key = regional_key(KeySpec(
-            environment=args.environment, region=args.region, short_code=args.short_code, account_id=args.account_id,
-            partition=args.partition, purpose="cache", description="ElastiCache data at rest and snapshots",
-            protect=args.protect), child)
         self.subnet_group = aws.elasticache.SubnetGroup(
             f"{args.short_code}-cache", name=f"{ident}-cache", description="Cache nodes on the data subnets",
             subnet_ids=list(args.data_subnet_ids), opts=child)
@@ -108,7 +103,7 @@ class RedisCluster(pulumi.ComponentResource):
             subnet_group_name=self.subnet_group.name,
             security_group_ids=[self.security_group.id],
             at_rest_encryption_enabled=True,
-            kms_key_id=self.key.arn,
+            kms_key_id=args.key_arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             user_group_ids=[self.user_group.user_group_id],

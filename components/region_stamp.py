@@ -18,6 +18,7 @@ from components.ingress import IngressArgs, RegionalIngress
 from components.kafka import KafkaArgs, KafkaCluster
 from components.network import Network, NetworkArgs
 from components.redis import RedisArgs, RedisCluster
+from components.region_keys import RegionKeys, RegionKeysArgs
 from regions.eks_versions import EKS_VERSIONS
 from regions.published_map import parameter_name
 from regions.rules import PGBOUNCER_GROUP, WORKLOADS_GROUP
@@ -69,6 +70,10 @@ class RegionStamp(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.region_name = region.name
         self.args = args
+        self.keys = RegionKeys(region.short_code, RegionKeysArgs(
+            environment=ctx.environment, region=region.name, short_code=region.short_code, account_id=ctx.account_id,
+            partition=partition, protect=ctx.protect), opts=child)
+        keys = self.keys
         self.network = Network(f"{region.short_code}-network", NetworkArgs(
             environment=ctx.environment,
             region=region.name,
@@ -79,6 +84,7 @@ class RegionStamp(pulumi.ComponentResource):
             az_count=region.availability_zones,
             nat_gateways=args.network.nat_gateways,
             flow_log_retention_days=args.network.flow_log_retention_days,
+            log_key_arn=keys.logs.arn,
             protect=ctx.protect,
         ), opts=child)
 
@@ -95,7 +101,7 @@ class RegionStamp(pulumi.ComponentResource):
             node_groups=region.eks.node_groups,
             vpc_id=self.network.vpc_id,
             private_subnet_ids=self.network.subnet_ids["private"],
-            log_key_arn=self.network.log_key.arn,
+            log_key_arn=keys.logs.arn, secrets_key_arn=keys.eks.arn, ebs_key_arn=keys.ebs.arn,
             admin_role_arn=args.admin_role_arn,
             admin_cidrs=args.admin_cidrs,
             protect=ctx.protect,
@@ -123,7 +129,7 @@ class RegionStamp(pulumi.ComponentResource):
             vpc_id=self.network.vpc_id,
             data_subnet_ids=self.network.subnet_ids["data"],
             client_security_group_id=self.eks.node_security_groups[PGBOUNCER_GROUP].id,
-            protect=ctx.protect,
+            rds_key_arn=keys.rds.arn, secrets_key_arn=keys.secrets.arn, protect=ctx.protect,
         ), opts=child)
         workloads = self.eks.node_security_groups[WORKLOADS_GROUP].id
         self.cache = RedisCluster(f"{region.short_code}-cache", RedisArgs(
@@ -134,7 +140,8 @@ class RegionStamp(pulumi.ComponentResource):
             snapshot_retention_days=region.redis.snapshot_retention_days,
             log_retention_days=region.redis.log_retention_days, vpc_id=self.network.vpc_id,
             data_subnet_ids=self.network.subnet_ids["data"], client_security_group_id=workloads,
-            log_key_arn=self.network.log_key.arn, secrets_key_arn=self.aurora.secrets_key.arn, protect=ctx.protect,
+            log_key_arn=keys.logs.arn, secrets_key_arn=keys.secrets.arn, key_arn=keys.cache.arn,
+            protect=ctx.protect,
         ), opts=child)
         self.kafka = KafkaCluster(f"{region.short_code}-kafka", KafkaArgs(
             environment=ctx.environment, region=region.name, short_code=region.short_code,
@@ -142,12 +149,13 @@ class RegionStamp(pulumi.ComponentResource):
             broker_type=region.kafka.broker_type, brokers=region.kafka.brokers, storage_gib=region.kafka.storage_gib,
             max_storage_gib=region.kafka.max_storage_gib, log_retention_days=region.kafka.log_retention_days,
             vpc_id=self.network.vpc_id, private_subnet_ids=self.network.subnet_ids["private"],
-            client_security_group_id=workloads, log_key_arn=self.network.log_key.arn, protect=ctx.protect,
+            client_security_group_id=workloads, log_key_arn=keys.logs.arn, key_arn=keys.kafka.arn,
+            protect=ctx.protect,
         ), opts=child)
         self.alerts = AlertTopic(f"{region.short_code}-alerts", AlertTopicArgs(
             environment=ctx.environment, region=region.name, short_code=region.short_code,
             account_id=ctx.account_id, partition=partition, emails=args.alert_emails,
-            webhook_url=args.alert_webhook_url, protect=ctx.protect), opts=child)
+            webhook_url=args.alert_webhook_url, key_arn=keys.alerts.arn, protect=ctx.protect), opts=child)
         self._alarms()
         # What the region's cluster stack deploys from: inside the VPC, admitted to the EKS API and the brokers.
         self.runner = DeployRunner(f"{region.short_code}-deploy-runner", DeployRunnerArgs(
@@ -155,11 +163,11 @@ class RegionStamp(pulumi.ComponentResource):
             partition=partition, project_name=runner_project(ctx.environment, region.short_code),
             github_repository=args.github_repository, connection_arn=args.github_connection_arn,
             vpc_id=self.network.vpc_id, private_subnet_ids=self.network.subnet_ids["private"],
-            log_key_arn=self.network.log_key.arn, log_retention_days=region.eks.log_retention_days,
+            log_key_arn=keys.logs.arn, log_retention_days=region.eks.log_retention_days,
             eks_cluster_name=self.eks.cluster.name, eks_cluster_arn=self.eks.cluster.arn,
             eks_cluster_security_group_id=self.eks.cluster_security_group_id,
             kafka_cluster_arn=self.kafka.cluster.arn, kafka_security_group_id=self.kafka.security_group.id,
-            secrets_key_arn=self.aurora.secrets_key.arn, shard_map_parameter=parameter_name(ctx.environment),
+            secrets_key_arn=keys.secrets.arn, shard_map_parameter=parameter_name(ctx.environment),
             database_secret_prefix=f"{ctx.environment}/{DATABASE_SECRETS}/", protect=ctx.protect), opts=child)
         self.register_outputs({"vpcId": self.network.vpc_id, "clusterName": self.eks.name,
                                "ingressHostname": self.ingress.hostname})

@@ -23,7 +23,7 @@ def build(ctx: RegionContext, config: StackConfig, manifest: Manifest, provider:
         cloudflare_ipv4=cloudflare_ipv4(), alarms=manifest.alarms, alert_emails=config.alert_emails,
         alert_webhook_url=config.alert_webhook_url, github_repository=config.github_repository,
         github_connection_arn=config.github_connection_arn), opts=aws_opts)
-    site = AuroraSite.of(stamp.aurora, stamp.network.log_key.arn, stamp.alerts.arn)
+    site = AuroraSite.of(stamp.aurora, stamp.keys.logs.arn, stamp.alerts.arn)
     groups = {g.id: AuroraShardGroup(g.id, AuroraShardGroupArgs(spec=member_spec(manifest, g), readers=g.readers,
                                                                  home=site), opts=aws_opts)
               for g in ShardMap(manifest).groups_in(region)}
@@ -53,7 +53,7 @@ def _export(ctx: RegionContext, manifest: Manifest, stamp: RegionStamp, groups: 
     pulumi.export("clusters", {region: {
         "name": eks.name, "arn": eks.cluster.arn, "endpoint": eks.endpoint,
         "certificateAuthority": eks.certificate_authority, "kubernetesVersion": eks.cluster.version,
-        "clusterSecurityGroupId": eks.cluster_security_group_id, "ebsKeyArn": eks.ebs_key.arn,
+        "clusterSecurityGroupId": eks.cluster_security_group_id, "ebsKeyArn": stamp.keys.ebs.arn,
         "nodeSecurityGroupIds": {group: sg.id for group, sg in eks.node_security_groups.items()}}})
     pulumi.export("kafka", {region: {
         "arn": kafka.cluster.arn, "bootstrapBrokersSaslIam": kafka.bootstrap_brokers,
@@ -66,9 +66,9 @@ def _export(ctx: RegionContext, manifest: Manifest, stamp: RegionStamp, groups: 
     # What the region's replicas and cluster stacks build on.
     pulumi.export("auroraSites", {region: {
         "subnetGroupName": aurora.subnet_group.name, "securityGroupId": aurora.security_group.id,
-        "parameterGroupName": aurora.parameter_group.name, "rdsKeyArn": aurora.rds_key.arn,
-        "secretsKeyArn": aurora.secrets_key.arn, "monitoringRoleArn": aurora.monitoring_role.arn,
-        "logKeyArn": net.log_key.arn, "alertTopicArn": stamp.alerts.arn}})
+        "parameterGroupName": aurora.parameter_group.name, "rdsKeyArn": stamp.keys.rds.arn,
+        "secretsKeyArn": stamp.keys.secrets.arn, "monitoringRoleArn": aurora.monitoring_role.arn,
+        "logKeyArn": stamp.keys.logs.arn, "alertTopicArn": stamp.alerts.arn}})
     # Each shard group homed here: its global cluster (joinable once the writer exists) and every member's
     # cluster identifier by region (what `make verify` expects to find in it).
     pulumi.export("globalClusters", {gid: {

@@ -65,18 +65,21 @@ def _region(runners: int = 1) -> None:
     private = [s.id for s in subnets]
     log_key = aws.kms.Key("aps1-logs-key", enable_key_rotation=True, opts=child)
     secrets_key = aws.kms.Key("aps1-secrets-key", enable_key_rotation=True, opts=child)
+    eks_key = aws.kms.Key("aps1-eks-key", enable_key_rotation=True, opts=child)
+    data_key = aws.kms.Key("aps1-data-key", enable_key_rotation=True, opts=child)
     eks = EksCluster("aps1-eks", EksClusterArgs(
         environment="prod", region=REGION, short_code="aps1", account_id=ACCOUNT, kubernetes_version=VERSION,
         addon_versions=EKS_VERSIONS[VERSION].addons, log_retention_days=365,
         node_groups=[_node_group("system", taints=[{"key": "CriticalAddonsOnly", "effect": "NO_SCHEDULE"}]),
                      _node_group("workloads")],
-        vpc_id=vpc.id, private_subnet_ids=private, log_key_arn=log_key.arn,
-        admin_role_arn=f"arn:aws:iam::{ACCOUNT}:role/platform-admin", admin_cidrs=[], protect=True), child)
+        vpc_id=vpc.id, private_subnet_ids=private, log_key_arn=log_key.arn, secrets_key_arn=eks_key.arn,
+        ebs_key_arn=data_key.arn, admin_role_arn=f"arn:aws:iam::{ACCOUNT}:role/platform-admin", admin_cidrs=[],
+        protect=True), child)
     kafka = KafkaCluster("aps1-kafka", KafkaArgs(
         environment="prod", region=REGION, short_code="aps1", account_id=ACCOUNT, kafka_version="3.8.x",
         broker_type="kafka.m7g.large", brokers=3, storage_gib=1000, max_storage_gib=4000, log_retention_days=365,
         vpc_id=vpc.id, private_subnet_ids=private, client_security_group_id=eks.node_security_groups["workloads"].id,
-        log_key_arn=log_key.arn, protect=True), child)
+        log_key_arn=log_key.arn, key_arn=data_key.arn, protect=True), child)
     for n in range(runners):
         code = "aps1" if n == 0 else f"aps{n + 1}"
         DeployRunner(f"{code}-deploy-runner", DeployRunnerArgs(
