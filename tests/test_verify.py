@@ -243,6 +243,27 @@ def test_main_exits_0_on_a_healthy_deploy(dev_target: Target, outputs_file: Call
     assert "DRIFT" not in printed and "everything matches the plan" in printed
 
 
+def test_a_regional_stack_checks_only_its_region(dev_target: Target, monkeypatch: pytest.MonkeyPatch,
+                                                 outputs_file: Callable[[Any], Path],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A deploy wave's check: eu-west-1's drift is not us-east-1's stack's, and the other way round."""
+    path = outputs_file(deploy(DEV, skip={("eks", "eu-west-1")}))
+    for stack, region, code in (("dev-us-east-1", "us-east-1", 0), ("dev-eu-west-1", "eu-west-1", 1)):
+        target = dataclasses.replace(dev_target, stack=stack, region=region)
+        monkeypatch.setattr(verify, "load_target", lambda stack, manifest=None, target=target: target)
+        assert verify.main(["--stack", stack, "--outputs", str(path)]) == code
+        rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
+        assert rows and all(region in row for row in rows)
+
+
+def test_load_target_reads_the_region_of_a_regional_stack() -> None:
+    target = load_target("dev-eu-west-1")
+    assert (target.region, target.account_id, target.stacks[0]) == ("eu-west-1", "222222222222", "dev-us-east-1")
+    assert load_target("dev").region is None
+    with pytest.raises(OperatorError, match="no stack dev-ap-south-1; the stacks of dev are dev-us-east-1, "):
+        load_target("dev-ap-south-1")
+
+
 def test_main_exits_1_and_prints_the_drift(dev_target: Target, outputs_file: Callable[[Any], Path],
                                            capsys: pytest.CaptureFixture[str]) -> None:
     path = outputs_file(deploy(DEV, skip={("eks", "eu-west-1"), ("shard-map", "us-east-1")}))
