@@ -82,7 +82,10 @@ class DeployRunnerArgs:
     database_secret_prefix: str  # "<env>/database/": the secrets the cluster stack writes in this region
     protect: bool
     build_timeout_minutes: int = 60
-    concurrent_builds: int = 2  # one job per region stack at a time, plus a preview
+    # No project limit by default: CodeBuild fails a webhook build over the project's limit instead of queueing
+    # it, and the GitHub job would then wait for a runner that never comes (the workflows' per-stack locks and
+    # the account's CodeBuild concurrency quota bound it instead).
+    concurrent_builds: int | None = None
     workflow_name_pattern: str | None = None  # when set, only jobs of workflows whose name matches get a build
     partition: str = "aws"
 

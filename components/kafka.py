@@ -145,8 +145,10 @@ class KafkaCluster(pulumi.ComponentResource):
                 cloudwatch_logs=aws.msk.ClusterLoggingInfoBrokerLogsCloudwatchLogsArgs(
                     enabled=True, log_group=self.log_group.name))),
             # Autoscaling grows the volumes; the program must not shrink them back on the next `pulumi up`.
+            # Multi-VPC connectivity (what the replicators use) cannot be set at CreateCluster: the provider
+            # turns it on with a second, long cluster update once the cluster exists, within the create.
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                protect=args.protect,
+                protect=args.protect, custom_timeouts=pulumi.CustomTimeouts(create="4h", update="4h"),
                 ignore_changes=["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"])))
 
     def _storage_autoscaling(self, opts: pulumi.ResourceOptions) -> None:

@@ -30,7 +30,14 @@ class Stacks:
         return self._refs[stack]
 
     def output(self, stack: StackId, key: str) -> pulumi.Output[Any]:
-        return self._ref(stack).require_output(key)
+        """``key`` of ``stack``'s outputs; a stack that has not exported it (not deployed yet, or deployed by an
+        older program) stops the preview with a message that names both, not a bare KeyError."""
+        def present(value: Any) -> Any:
+            if value is None:
+                raise pulumi.RunError(f"stack {stack.name} has no output {key!r}: deploy it first (the order is in "
+                                      "docs/stacks.md), or run its `pulumi up` with the current program")
+            return value
+        return self._ref(stack).get_output(key).apply(present)
 
     def regional(self, stack: StackId, key: str) -> pulumi.Output[Any]:
         """``outputs[key][region]`` of a regional stack (outputs are keyed by region, as `make verify` reads)."""

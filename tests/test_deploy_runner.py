@@ -139,7 +139,7 @@ def test_project_is_an_ephemeral_runner_in_the_private_subnets(plan: Doc) -> Non
     assert project["logsConfig"] == {"cloudwatchLogs": {"status": "ENABLED", "groupName": log_group["inputs"]["name"]},
                                      "s3Logs": {"status": "DISABLED"}}
     assert project["serviceRole"] == one(plan, "aws:iam/role:Role")["outputs"]["arn"]
-    assert project["concurrentBuildLimit"] == 2 and project["buildTimeout"] == 60
+    assert "concurrentBuildLimit" not in project and project["buildTimeout"] == 60
 
 
 def test_project_waits_for_its_role_policy(plan: Doc) -> None:

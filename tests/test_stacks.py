@@ -186,3 +186,21 @@ def test_the_per_layer_pack_configs_are_current(env: str) -> None:
     for layer in ("infra", "replicas", "global", "cluster"):
         assert policy_configs.path(env, layer).read_text(encoding="utf-8") == policy_configs.render(env, layer), \
             "run `make docs`"
+
+
+def test_a_stack_read_before_it_is_deployed_stops_the_plan_naming_it() -> None:
+    from offline import engine
+    from offline.mocks import StackOutputs
+
+    empty = {"dev-us-east-1": StackOutputs({}), "dev-eu-west-1": StackOutputs({})}
+    with pytest.raises(engine.InvalidInput, match=r"stack dev-(us-east|eu-west)-1 has no output '\w+': deploy it "
+                                                  r"first \(the order is in docs/stacks\.md\)"):
+        engine.run("dev-us-east-1-replicas", stack_outputs=empty)
+
+
+def test_a_stack_not_among_the_reads_cannot_be_referenced() -> None:
+    from program.references import Stacks
+
+    stacks = Stacks([StackId("dev", "infra", "us-east-1")])
+    with pytest.raises(AssertionError, match="dev-global is not among the stacks this stack reads"):
+        stacks.output(StackId("dev", "global"), "databaseLogins")
