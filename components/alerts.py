@@ -21,7 +21,7 @@ class AlertTopicArgs:
     short_code: str
     account_id: str
     emails: Sequence[str]
-    webhook_url: str | None  # an HTTPS on-call endpoint (PagerDuty, Opsgenie, ...)
+    webhook_url: pulumi.Input[str] | None  # an HTTPS on-call endpoint (PagerDuty, Opsgenie, ...): a secret
     key_arn: pulumi.Input[str]  # the topic's key (RegionKeys.alerts: CloudWatch may publish with it)
     protect: bool
     partition: str = "aws"

@@ -65,7 +65,7 @@ class EdgeArgs:
     waf_paranoia_level: int
     regions: Sequence[EdgeRegion]  # the first is the fallback
     alert_emails: Sequence[str]
-    alert_webhook_url: str | None
+    alert_webhook_url: pulumi.Input[str] | None  # a secret (it embeds the integration key)
     region_codes: Sequence[str]  # every Cloudflare region code, each served by exactly one region
 
     @property

@@ -55,7 +55,7 @@ class RegionStampArgs:
     cloudflare_ipv4: Sequence[str]
     alarms: Alarms
     alert_emails: Sequence[str]
-    alert_webhook_url: str | None
+    alert_webhook_url: pulumi.Input[str] | None  # a secret
     github_repository: str  # whose workflow jobs the in-VPC deploy runner runs
     github_connection_arn: str  # the CodeConnections connection of this region it reaches GitHub with
 

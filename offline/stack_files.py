@@ -12,6 +12,8 @@ from program.config import ConfigError, stack_file
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Stand-in for `secure:` values: the CLI decrypts them; offline there is no key, and no plan needs them.
 OFFLINE_SECRET = "offline-plan-placeholder-secret"
+# ... except where the program validates a secret's shape before it plans anything.
+OFFLINE_SECRETS = {"global-platform:alertWebhookUrl": "https://on-call.invalid/offline-plan-placeholder"}
 
 
 def stacks() -> list[str]:
@@ -34,7 +36,7 @@ def read(stack: str, directory: Path = PROJECT_DIR) -> tuple[dict[str, str], lis
     secrets: list[str] = []
     for key, value in raw.items():
         if isinstance(value, dict) and set(value) == {"secure"}:
-            values[key] = OFFLINE_SECRET
+            values[key] = OFFLINE_SECRETS.get(key, OFFLINE_SECRET)
             secrets.append(key)
         elif isinstance(value, str):
             values[key] = value

@@ -8,7 +8,7 @@ import re
 from typing import Annotated, Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from regions.loader import manifest_path
@@ -69,7 +69,8 @@ class StackConfig(BaseModel):
     waf_paranoia_level: Annotated[int, Field(ge=1, le=4)] = 2
     # Who is paged: email addresses subscribed to every region's alert topic, and an HTTPS on-call endpoint.
     alert_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]] = []
-    alert_webhook_url: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
+    # PagerDuty and Opsgenie URLs embed the integration key: a secret (pulumi config set --secret), never echoed.
+    alert_webhook_url: SecretStr | None = None
 
     @field_validator("admin_cidrs")
     @classmethod
@@ -101,6 +102,18 @@ class StackConfig(BaseModel):
                              if self.layer == "global" or self.region is not None else
                              f"region: required by the {self.layer} layer")
         return self
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"https://[^\s/]+(/[^\s]*)?", value.get_secret_value()):
+            raise ValueError("must be an https:// URL (the value is not shown: it is a secret)")
+        return value
+
+    def alert_webhook(self) -> pulumi.Output[str] | None:
+        """The on-call URL as a Pulumi secret: every resource and state that holds it keeps it encrypted."""
+        url = self.alert_webhook_url
+        return pulumi.Output.secret(url.get_secret_value()) if url is not None else None
 
     @model_validator(mode="after")
     def _admin_role(self) -> StackConfig:
@@ -135,6 +148,8 @@ class StackConfig(BaseModel):
 KEYS: tuple[str, ...] = tuple(to_camel(name) for name in StackConfig.model_fields)
 # Structured values: `pulumi config set --path 'global-platform:adminCidrs[0]' ...`.
 OBJECT_KEYS = frozenset({"adminCidrs", "alertEmails"})
+# Keys that must be set with `pulumi config set --secret`; their values never appear in a message.
+SECRET_KEYS = frozenset({"alertWebhookUrl"})
 
 
 def stack_file(stack: str) -> str:
@@ -166,7 +181,7 @@ def parse(values: dict[str, Any], stack: str) -> StackConfig:
                 key, msg = msg.split(": ", 1)
             if err["type"] == "missing":
                 msg = f"required; set it with `pulumi config set {key} <value>`"
-            elif "input" in err and isinstance(err["input"], str):
+            elif "input" in err and isinstance(err["input"], str) and key not in SECRET_KEYS:
                 msg = f"{msg} (got {err['input']!r})"
             lines.append(f"{source}: {PROJECT}:{key}: {msg}")
         raise ConfigError("\n".join(lines)) from None
@@ -190,8 +205,15 @@ def read() -> StackConfig:
     """Read this stack's config through Pulumi (the CLI, or the offline plan's mock engine)."""
     cfg = pulumi.Config(PROJECT)
     values: dict[str, Any] = {}
+    plaintext = []
     for key in KEYS:
         value = cfg.get_object(key) if key in OBJECT_KEYS else cfg.get(key)
         if value is not None:
             values[key] = value
-    return parse(values, pulumi.get_stack())
+            if key in SECRET_KEYS and not pulumi.runtime.is_config_secret(f"{PROJECT}:{key}"):
+                plaintext.append(key)
+    config = parse(values, pulumi.get_stack())
+    if plaintext:
+        raise ConfigError("\n".join(f"{stack_file(pulumi.get_stack())}: {PROJECT}:{key}: is stored in plain text; "
+                                     f"set it with `pulumi config set --secret {key} <value>`" for key in plaintext))
+    return config

@@ -132,14 +132,21 @@ def test_cloudflare_pool_health_pages_the_same_target(plan: Doc) -> None:
 
 
 def test_an_oncall_webhook_is_subscribed_everywhere() -> None:
+    url = "https://events.pagerduty.example/integration/KEY-abc123"
     configs = {}
     for stack in ("dev-us-east-1", "dev-eu-west-1", "dev-global"):  # the stacks that page: topics, Cloudflare
         values, secrets = stack_files.read(stack)
-        configs[stack] = ({**values, f"{PROJECT}:alertWebhookUrl": "https://events.pagerduty.example/integration/abc"},
-                          secrets)
+        key = f"{PROJECT}:alertWebhookUrl"
+        configs[stack] = ({**values, key: url}, [*secrets, key])  # as `pulumi config set --secret` stores it
     doc = run_plan("dev", configs=configs)
+    # The URL embeds the integration key: it is a secret everywhere it goes, so nowhere in clear in the plan.
+    assert url not in json.dumps(doc) and "KEY-abc123" not in json.dumps(doc)
     https = [s for s in of_type(doc, "aws:sns/topicSubscription:TopicSubscription")
              if s["inputs"]["protocol"] == "https"]
     assert sorted(s["region"] for s in https) == sorted(doc["regions"])
     (policy,) = of_type(doc, "cloudflare:index/notificationPolicy:NotificationPolicy")
     assert len(policy["inputs"]["mechanisms"]["webhooks"]) == 1
+    # ... while the subscriptions and Cloudflare's webhook do receive it, as a secret the engine encrypts.
+    assert all(s["inputs"]["endpoint"] == "[secret]" for s in https)
+    (hook,) = of_type(doc, "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks")
+    assert hook["inputs"]["url"] == "[secret]"

@@ -88,7 +88,8 @@ FAILURES: list[tuple[str, str, str, Any, str]] = [
     ("admin CIDR with host bits", INFRA, "adminCidrs", ["203.0.113.7/24"], "'203.0.113.7/24' is not a network in CIDR"),
     ("admin CIDRs not a list", INFRA, "adminCidrs", "203.0.113.0/24", "Input should be a valid list"),
     ("alert email malformed", INFRA, "alertEmails", ["oncall"], "String should match pattern"),
-    ("alert webhook not HTTPS", GLOBAL, "alertWebhookUrl", "http://oncall.example/hook", "String should match pattern"),
+    ("alert webhook not HTTPS", GLOBAL, "alertWebhookUrl", "http://oncall.example/hook",
+     "must be an https:// URL (the value is not shown: it is a secret)"),
     ("WAF threshold unknown", GLOBAL, "wafAnomalyThreshold", "paranoid", "Input should be 'low', 'medium' or 'high'"),
     ("WAF paranoia above 4", GLOBAL, "wafParanoiaLevel", "5", "Input should be less than or equal to 4"),
     ("WAF paranoia not a number", GLOBAL, "wafParanoiaLevel", "two", "Input should be a valid integer"),
@@ -144,3 +145,19 @@ def test_secure_values_reach_the_program_as_secrets(tmp_path: Path) -> None:
 def test_unknown_stack_is_reported() -> None:
     with pytest.raises(ConfigError, match=r"Pulumi\.qa\.yaml: \(file\): no such stack; known stacks: dev-eu-west-1, "):
         stack_files.read("qa")
+
+
+def test_a_bad_webhook_is_refused_without_showing_it() -> None:
+    url = "http://events.pagerduty.example/integration/KEY-123"
+    with pytest.raises(ConfigError) as err:
+        parse({**_values(GLOBAL), "alertWebhookUrl": url}, GLOBAL)
+    assert "KEY-123" not in str(err.value) and "alertWebhookUrl" in str(err.value)
+
+
+def test_a_webhook_in_plain_text_stops_the_program_before_any_resource() -> None:
+    values, secrets = stack_files.read(INFRA)
+    values[f"{PROJECT}:alertWebhookUrl"] = "https://events.pagerduty.example/integration/KEY-123"
+    with pytest.raises(engine.InvalidInput, match=f"Pulumi.{INFRA}.yaml: {PROJECT}:alertWebhookUrl: is stored in "
+                                                  "plain text; set it with `pulumi config set --secret") as err:
+        engine.run(INFRA, config=values, secret_keys=secrets)
+    assert err.value.registrations == [] and "KEY-123" not in str(err.value)

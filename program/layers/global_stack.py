@@ -35,7 +35,7 @@ def build(config: StackConfig, manifest: Manifest, stacks: Stacks) -> None:
                             origin=stacks.regional(StackId(env, "infra", r.name), "ingressHostnames"))
                  for r in manifest.regions],
         region_codes=list(CLOUDFLARE_REGION_CODES), alert_emails=config.alert_emails,
-        alert_webhook_url=config.alert_webhook_url))
+        alert_webhook_url=config.alert_webhook()))
     logins = users.logins
     pulumi.export("environment", env)
     pulumi.export("databaseLogins", pulumi.Output.secret({

@@ -21,7 +21,7 @@ def build(ctx: RegionContext, config: StackConfig, manifest: Manifest, provider:
     stamp = RegionStamp(code, RegionStampArgs(
         context=ctx, network=manifest.network, admin_role_arn=config.admin_role_arn, admin_cidrs=config.admin_cidrs,
         cloudflare_ipv4=cloudflare_ipv4(), alarms=manifest.alarms, alert_emails=config.alert_emails,
-        alert_webhook_url=config.alert_webhook_url, github_repository=config.github_repository,
+        alert_webhook_url=config.alert_webhook(), github_repository=config.github_repository,
         github_connection_arn=config.github_connection_arn), opts=aws_opts)
     site = AuroraSite.of(stamp.aurora, stamp.keys.logs.arn, stamp.alerts.arn)
     groups = {g.id: AuroraShardGroup(g.id, AuroraShardGroupArgs(spec=member_spec(manifest, g), readers=g.readers,
