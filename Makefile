@@ -24,8 +24,8 @@ SERVER_PACKAGES := postgresql pgbouncer
 
 .PHONY: plan test lint bench docs diff urn-snapshot servers clean stacks
 
-plan: $(STAMP) ## Offline plan of STACK: an environment (default prod: all its stacks) or one stack; JSON=path writes the document
-	$(RUN) -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(MANIFEST),--manifest $(MANIFEST))
+plan: $(STAMP) ## Offline plan of STACK: an environment (default prod: all its stacks) or one stack; JSON=path writes the document; PREVIEW=1 as a first preview
+	$(RUN) -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(MANIFEST),--manifest $(MANIFEST)) $(if $(PREVIEW),--preview)
 
 test: $(STAMP) servers ## The whole suite: the mock engine, plus real PostgreSQL and PgBouncer on loopback
 	$(RUN) -m pytest

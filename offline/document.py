@@ -5,21 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi.runtime.rpc import is_rpc_secret
+from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN, is_rpc_secret
 
 from offline.engine import PlanRun
 
 # 2: one document per environment or stack: every resource names the stack it belongs to; `stacks` lists the
 #    stacks planned (layer, region, what each reads, resource count); `stack` is the environment or stack
 #    asked for; stackOutputs merges the stacks' outputs (maps keyed by region or shard group).
+#    `preview` says whether it is a first `pulumi preview`'s view (outputs unknown, shown as UNKNOWN_MARK).
 VERSION = 2
 SECRET = "[secret]"
+UNKNOWN_MARK = "[unknown]"  # a value only known after apply (the engine's unknown sentinel)
 
 
 def _clean(value: Any) -> Any:
     """Engine values as JSON: secrets masked, integral floats (the wire's only number type) as ints."""
     if is_rpc_secret(value):
         return SECRET
+    if isinstance(value, Unknown) or value == UNKNOWN:
+        return UNKNOWN_MARK
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
@@ -68,6 +73,7 @@ def build_many(runs: list[PlanRun], name: str, layout: Mapping[str, Mapping[str,
         # The regions of the stacks in the document (an environment's: all of its regions).
         "regions": [row["region"] for row in allocation] or list(dict.fromkeys(
             r.exports["region"] for r in runs if r.exports.get("region"))),
+        "preview": any(r.preview for r in runs),
         "stacks": [{"name": r.stack, "region": r.exports.get("region"), **(layout or {}).get(r.stack, {}),
                     "resources": len(r.resources)} for r in runs],
         "resources": [

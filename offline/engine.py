@@ -20,6 +20,7 @@ from offline.mocks import PlatformMocks, StackOutputs
 from program.config import PROJECT
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+ORGANIZATION = "organization"
 
 
 @dataclass
@@ -56,6 +57,7 @@ class PlanRun:
     resources: list[Registration]
     exports: dict[str, Any] = field(default_factory=dict)
     secret_exports: frozenset[str] = frozenset()  # the outputs the engine would store as secrets
+    preview: bool = False  # planned as a first `pulumi preview` sees it (outputs unknown)
 
     @property
     def outputs(self) -> StackOutputs:
@@ -71,9 +73,12 @@ def _is_resource(urn: str) -> bool:
 class RecordingMonitor(MockMonitor):
     """The SDK's mock monitor, plus: real-engine URNs and a record of each registration's options."""
 
-    def __init__(self, mocks: PlatformMocks) -> None:
+    def __init__(self, mocks: PlatformMocks, preview: bool = False) -> None:
         super().__init__(mocks)
         self.platform_mocks = mocks
+        # A first `pulumi preview`: nothing exists yet, so a resource's outputs are unknown (the engine sends
+        # only its inputs back), and inputs computed from them arrive unknown.
+        self.preview = preview
         self.registrations: list[Registration] = []
         self._regions: dict[str, str | None] = {}  # urn -> region
 
@@ -94,12 +99,14 @@ class RecordingMonitor(MockMonitor):
         if request.type == STACK_TYPE:
             return resource_pb2.RegisterResourceResponse(urn=urn)
         _ensure_event_loop()
-        inputs = rpc.deserialize_properties(request.object)
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         custom = bool(request.custom)
         region = self._region(request, inputs, custom)
         rid, state = self.mocks.new_resource(MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=custom))
+        if self.preview and custom and not request.type.startswith("pulumi:providers:"):
+            rid, state = "", dict(inputs)  # unknown id and outputs: what the engine answers before a create
         # The engine returns the outputs a resource declares secret (a generated password) as secrets.
         state = {k: rpc.wrap_rpc_secret(v) if k in request.additionalSecretOutputs else v for k, v in state.items()}
         if request.type.startswith("pulumi:providers:"):
@@ -153,7 +160,7 @@ class RecordingMonitor(MockMonitor):
 
 def run(stack: str, program: Callable[[], object] | None = None, *, manifest: Path | None = None,
         config: dict[str, str] | None = None, secret_keys: list[str] | None = None,
-        stack_outputs: dict[str, StackOutputs] | None = None) -> PlanRun:
+        stack_outputs: dict[str, StackOutputs] | None = None, preview: bool = False) -> PlanRun:
     """Run ``program`` (default: the project's) for ``stack`` with its stack file's config.
 
     ``stack_outputs`` answers the program's StackReferences (the outputs of the stacks it reads). Bad input
@@ -164,10 +171,12 @@ def run(stack: str, program: Callable[[], object] | None = None, *, manifest: Pa
         config, secret_keys = stack_files.read(stack)
     mocks = PlatformMocks(account_id=config.get(f"{PROJECT}:awsAccountId", "123456789012"),
                           stack_outputs=stack_outputs)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, preview)
     ROOT.set(None)  # a fresh root stack per run, as each `pulumi up` has
     pulumi.runtime.set_all_config(config, secret_keys or [])
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    # The organization a self-managed backend names every stack with (`organization/<project>/<stack>`).
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor,
+                             organization=ORGANIZATION)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
 
@@ -193,4 +202,4 @@ def run(stack: str, program: Callable[[], object] | None = None, *, manifest: Pa
         _sync_await(run_pulumi_func(main))
     except pulumi.RunError as exc:
         raise InvalidInput(str(exc), monitor.registrations) from None
-    return PlanRun(PROJECT, stack, monitor.registrations, exports, frozenset(secret))
+    return PlanRun(PROJECT, stack, monitor.registrations, exports, frozenset(secret), preview)

@@ -27,8 +27,13 @@ Configs = dict[str, tuple[dict[str, str], list[str]]]
 
 
 def plan(stacks: list[StackId], *, manifest: Path | None = None, configs: Configs | None = None,
-         progress: Callable[[StackId, int], None] | None = None) -> list[engine.PlanRun]:
-    """Plan ``stacks`` (in deploy order), feeding every StackReference the outputs planned so far."""
+         progress: Callable[[StackId, int], None] | None = None, preview: frozenset[str] = frozenset()
+         ) -> list[engine.PlanRun]:
+    """Plan ``stacks`` (in deploy order), feeding every StackReference the outputs planned so far.
+
+    The stacks named in ``preview`` are also planned as their first `pulumi preview` sees them (nothing of
+    theirs deployed, the stacks they read deployed): that run replaces theirs in the result.
+    """
     outputs: dict[str, StackOutputs] = {}
     runs = []
     for i, stack in enumerate(stacks):
@@ -37,12 +42,16 @@ def plan(stacks: list[StackId], *, manifest: Path | None = None, configs: Config
         config, secrets = (configs or {}).get(stack.name, (None, None))
         run = engine.run(stack.name, manifest=manifest, stack_outputs=outputs, config=config, secret_keys=secrets)
         outputs[stack.name] = run.outputs
+        if stack.name in preview:
+            run = engine.run(stack.name, manifest=manifest, stack_outputs=outputs, config=config,
+                             secret_keys=secrets, preview=True)
         runs.append(run)
     return runs
 
 
 def plan_named(name: str, *, manifest: Path | None = None, configs: Configs | None = None,
-               progress: Callable[[StackId, int], None] | None = None) -> tuple[list[engine.PlanRun], list[str]]:
+               progress: Callable[[StackId, int], None] | None = None, preview: bool = False
+               ) -> tuple[list[engine.PlanRun], list[str]]:
     """``name`` is an environment (every stack) or one stack (it and what it reads, transitively).
 
     Returns the runs and the names of the stacks asked for (the others were planned only for their outputs).
@@ -51,8 +60,11 @@ def plan_named(name: str, *, manifest: Path | None = None, configs: Configs | No
     lay = layout(env, manifest)
     if name == env:
         stacks = lay.order()
-        return plan(stacks, manifest=manifest, configs=configs, progress=progress), [s.name for s in stacks]
-    return plan(closure(lay, [name]), manifest=manifest, configs=configs, progress=progress), [name]
+        names = [s.name for s in stacks]
+        return plan(stacks, manifest=manifest, configs=configs, progress=progress,
+                    preview=frozenset(names) if preview else frozenset()), names
+    return plan(closure(lay, [name]), manifest=manifest, configs=configs, progress=progress,
+                preview=frozenset([name]) if preview else frozenset()), [name]
 
 
 def stack_info(lay: Layout) -> dict[str, dict[str, Any]]:
@@ -60,8 +72,9 @@ def stack_info(lay: Layout) -> dict[str, dict[str, Any]]:
     return {s.name: {"layer": s.layer, "reads": [r.name for r in lay.reads(s)]} for s in lay.order()}
 
 
-def document_of(name: str, *, manifest: Path | None = None, configs: Configs | None = None) -> dict[str, Any]:
+def document_of(name: str, *, manifest: Path | None = None, configs: Configs | None = None,
+                preview: bool = False) -> dict[str, Any]:
     """The plan document (resources and outputs only) of an environment or one stack."""
-    runs, asked = plan_named(name, manifest=manifest, configs=configs)
+    runs, asked = plan_named(name, manifest=manifest, configs=configs, preview=preview)
     lay = layout(environment_of(name), manifest)
     return build_many([r for r in runs if r.stack in asked], name, stack_info(lay))

@@ -22,13 +22,15 @@ from pulumi_policy import (
     ResourceValidationArgs,
     StackValidationArgs,
 )
-from pulumi_policy.proxy import unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "policies"
 if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
 from guardrails.core import ResourceRule, Rule, StackRule  # noqa: E402
+
+from offline.document import UNKNOWN_MARK  # noqa: E402
 from guardrails.registry import all_rules  # noqa: E402
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
@@ -74,8 +76,22 @@ def _reporting_for(report: Any, urn: str) -> Any:
     return forward
 
 
+def _unknowns(value: Any) -> Any:
+    """The document's unknown marks as the policy SDK's unknown sentinel, which its proxies refuse to read."""
+    if value == UNKNOWN_MARK:
+        return UNKNOWN_STRING_VALUE
+    if isinstance(value, dict):
+        return {k: _unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unknowns(v) for v in value]
+    return value
+
+
 def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> list[Violation]:
     """Every violation of every rule over the document's custom resources."""
+    if document.get("preview"):
+        document = {**document, "resources": [{**r, "inputs": _unknowns(r["inputs"]), "outputs": _unknowns(r["outputs"])}
+                                              for r in document["resources"]]}
     by_urn = {r["urn"]: r for r in document["resources"]}
     resources = [r for r in document["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
 

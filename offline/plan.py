@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="an environment (every stack of it) or one stack, Pulumi.<stack>.yaml (default prod)")
     parser.add_argument("--json", type=Path, help="also write the plan document to this path")
     parser.add_argument("--manifest", type=Path, help="plan this manifest file instead of regions/<env>.yaml")
+    parser.add_argument("--preview", action="store_true",
+                        help="as each stack's first `pulumi preview` sees it: its outputs unknown, the stacks it "
+                             "reads deployed")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         with out.status("planning", spinner="dots") as status:
             def progress(stack: StackId, i: int) -> None:
                 status.update(f"planning {stack.name} ({i + 1} of {len(lay.order())} stacks at most)")
-            runs, asked = environment.plan_named(args.stack, manifest=args.manifest, progress=progress)
+            runs, asked = environment.plan_named(args.stack, manifest=args.manifest, progress=progress,
+                                                 preview=args.preview)
     except KeyError:
         err.print(f"[bold red]plan failed:[/bold red] no stack {args.stack}; stacks of {env}: "
                   + ", ".join(s.name for s in environment.layout(env).order()))

@@ -204,3 +204,22 @@ def test_a_stack_not_among_the_reads_cannot_be_referenced() -> None:
     stacks = Stacks([StackId("dev", "infra", "us-east-1")])
     with pytest.raises(AssertionError, match="dev-global is not among the stacks this stack reads"):
         stacks.output(StackId("dev", "global"), "databaseLogins")
+
+
+def test_stack_references_name_the_organization_project_and_stack(dev_plan: Doc) -> None:
+    names = {r["inputs"]["name"] for r in dev_plan["resources"] if r["type"] == "pulumi:pulumi:StackReference"}
+    assert "organization/global-platform/dev-global" in names
+    assert all(n.startswith("organization/global-platform/dev-") for n in names)
+
+
+def test_a_first_preview_sees_the_stacks_own_outputs_unknown_and_its_reads_deployed() -> None:
+    from offline import environment
+
+    doc = environment.document_of("dev-us-east-1-replicas", preview=True)
+    assert doc["preview"] is True and [s["name"] for s in doc["stacks"]] == ["dev-us-east-1-replicas"]
+    (secondary,) = of_type(doc, "aws:rds/cluster:Cluster")
+    # Read from the home stack, deployed: known. Its own outputs, not created yet: absent, as the engine shows.
+    assert secondary["inputs"]["globalClusterIdentifier"] == "dev-euw1-sg01"
+    assert "arn" not in secondary["outputs"] and "endpoint" not in secondary["outputs"]
+    (instance,) = of_type(doc, "aws:rds/clusterInstance:ClusterInstance")
+    assert instance["inputs"]["clusterIdentifier"] == "[unknown]"  # computed from the cluster's id
