@@ -29,9 +29,8 @@ if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
 from guardrails.core import ResourceRule, Rule, StackRule  # noqa: E402
-
-from offline.document import UNKNOWN_MARK  # noqa: E402
 from guardrails.registry import all_rules  # noqa: E402
+from offline.document import UNKNOWN_MARK  # noqa: E402
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 
@@ -90,8 +89,8 @@ def _unknowns(value: Any) -> Any:
 def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> list[Violation]:
     """Every violation of every rule over the document's custom resources."""
     if document.get("preview"):
-        document = {**document, "resources": [{**r, "inputs": _unknowns(r["inputs"]), "outputs": _unknowns(r["outputs"])}
-                                              for r in document["resources"]]}
+        document = {**document, "resources": [
+            {**r, "inputs": _unknowns(r["inputs"]), "outputs": _unknowns(r["outputs"])} for r in document["resources"]]}
     by_urn = {r["urn"]: r for r in document["resources"]}
     resources = [r for r in document["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
 

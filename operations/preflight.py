@@ -1,12 +1,16 @@
 """`make preflight`: will the account's quotas hold what the plan needs? Run it before `pulumi up`.
 
+After the AWS quotas, a Cloudflare section (operations/cloudflare_check.py) checks the environment's zone: its plan
+and add-ons against what the edge builds, and entry point rulesets that already exist (skipped when
+``CLOUDFLARE_API_TOKEN`` is unset).
+
 Per region of the stack's manifest: every quota the plan consumes, its value (Service Quotas' applied value,
 else AWS's default, else the documented default of regions/service_quotas.py), what other workloads already
 use, and what the stack needs. The stack's own resources (tagged ``project``/``environment`` by the program's
 providers) are shown but not counted, so a re-run after a deploy does not count them twice.
 
-Exit codes: 0 every quota holds; 1 at least one shortfall (each printed with the increase request to file);
-2 bad input (stack, manifest) or unusable credentials, with one message.
+Exit codes: 0 every quota holds and the zone is fit; 1 at least one shortfall (each printed with the increase request
+to file) or Cloudflare finding; 2 bad input (stack, manifest) or unusable credentials or token, with one message.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import boto3
 from rich.console import Console
 from rich.table import Table
 
+from operations import cloudflare_check
 from operations.quota_values import QuotaValue, quota_value
 from operations.stack import AWS_ERRORS, EXIT_FINDINGS, EXIT_OK, OperatorError, aws_session, console, fail, load_target
 from operations.usage import Usage, UsageReader
@@ -115,12 +120,21 @@ def main(argv: list[str] | None = None) -> int:
     for region, checks in results.items():
         render_region(region, checks, out)
     shortfalls = [c for checks in results.values() for c in checks if c.shortfall]
+    code = EXIT_OK
     if shortfalls:
         render_shortfalls(shortfalls, out)
-        return EXIT_FINDINGS
-    out.print("[green]every quota holds the plan[/green]")
-    return EXIT_OK
-
+        code = EXIT_FINDINGS
+    else:
+        out.print("[green]every quota holds the plan[/green]")
+    environment = target.manifest.environment
+    if target.stack not in (environment, f"{environment}-global"):
+        out.print(f"Cloudflare: not checked for {target.stack} (the zone belongs to {environment}-global)",
+                  markup=False, highlight=False)
+        return code
+    try:
+        return max(code, cloudflare_check.section(environment, out))
+    except OperatorError as exc:
+        return fail(str(exc))
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -35,11 +37,57 @@ LAYER_KEYS: dict[str, frozenset[str]] = {
     "infra": frozenset({"awsAccountId", "owner", "costCenter", "adminRoleArn", "adminCidrs", "alertEmails",
                         "alertWebhookUrl", "githubRepository", "githubConnectionArn"}),
     "replicas": frozenset({"awsAccountId", "owner", "costCenter"}),
-    "global": frozenset({"domain", "cloudflareAccountId", "cloudflareZoneId", "wafAnomalyThreshold",
-                         "wafParanoiaLevel", "alertEmails", "alertWebhookUrl"}),
+    "global": frozenset({"domain", "cloudflareAccountId", "cloudflareZoneId", "cloudflarePlan", "cloudflareAddOns",
+                         "wafAnomalyThreshold", "wafParanoiaLevel", "alertEmails", "alertWebhookUrl"}),
     "cluster": frozenset({"awsAccountId", "owner", "costCenter"}),
 }
-OPTIONAL_KEYS = frozenset({"adminCidrs", "alertEmails", "alertWebhookUrl", "wafAnomalyThreshold", "wafParanoiaLevel"})
+OPTIONAL_KEYS = frozenset({"adminCidrs", "alertEmails", "alertWebhookUrl", "wafAnomalyThreshold", "wafParanoiaLevel",
+                           "cloudflareAddOns"})
+
+CloudflarePlan = Literal["free", "pro", "business", "enterprise"]
+CloudflareAddOn = Literal["load_balancing", "traffic_steering"]
+PLAN_ORDER: tuple[str, ...] = ("free", "pro", "business", "enterprise")
+
+
+@dataclass(frozen=True)
+class EntitlementRule:
+    """One thing components/edge.py builds that the zone's plan or add-ons must cover."""
+
+    key: str  # the stack config key that declares the entitlement
+    rule: str  # the message: what needs what
+    min_plan: str = "free"  # the lowest plan that includes it
+    add_on: str | None = None  # the add-on that must be bought for it ...
+    enterprise_includes: bool = False  # ... unless the zone is on Enterprise
+
+    def covered(self, plan: str, add_ons: frozenset[str]) -> bool:
+        if PLAN_ORDER.index(plan) < PLAN_ORDER.index(self.min_plan):
+            return False
+        return self.add_on is None or self.add_on in add_ons or (self.enterprise_includes and plan == "enterprise")
+
+
+# What the edge builds, and what Cloudflare sells it under (README "Operating": the sources):
+# - the Cloudflare Managed Ruleset and the OWASP Core Ruleset (http_request_firewall_managed) are for Pro and higher
+#   (Free has only the Free Managed Ruleset); the two rate-limiting rules of http_ratelimit (host and path fields,
+#   60 s period, 600 s mitigation) need Pro too (Free: one rule, path only, 10 s);
+# - Load Balancing is a paid add-on on every plan;
+# - geo steering (steering_policy "geo", region_pools) needs the Traffic Steering add-on or Enterprise: "Standard
+#   steering policies include Off - Failover and Random. These are the only steering policies available to
+#   non-Enterprise customers who have not purchased Traffic steering".
+MANAGED_WAF_AND_RATE_LIMITS = EntitlementRule(
+    "cloudflarePlan", "the Cloudflare Managed and OWASP Core rulesets and the two 60-second rate-limiting rules of the "
+                      "edge need pro or higher", min_plan="pro")
+LOAD_BALANCING = EntitlementRule(
+    "cloudflareAddOns", "the load balancers of the edge need load_balancing (a paid add-on on every plan)",
+    add_on="load_balancing")
+TRAFFIC_STEERING = EntitlementRule(
+    "cloudflareAddOns", "geo steering of the load balancers needs traffic_steering (or cloudflarePlan enterprise)",
+    add_on="traffic_steering", enterprise_includes=True)
+EDGE_ENTITLEMENTS = (MANAGED_WAF_AND_RATE_LIMITS, LOAD_BALANCING, TRAFFIC_STEERING)
+
+
+def missing_entitlements(plan: str, add_ons: Iterable[str]) -> list[EntitlementRule]:
+    """The rules of EDGE_ENTITLEMENTS that a zone on ``plan`` with ``add_ons`` does not cover, in order."""
+    return [rule for rule in EDGE_ENTITLEMENTS if not rule.covered(plan, frozenset(add_ons))]
 
 
 class StackConfig(BaseModel):
@@ -55,6 +103,9 @@ class StackConfig(BaseModel):
     domain: Annotated[str, Field(pattern=_HOSTNAME, max_length=253)] | None = None
     cloudflare_account_id: HexId | None = None
     cloudflare_zone_id: HexId | None = None
+    # What the zone is entitled to (its plan, the add-ons bought for it); checked against what the edge builds.
+    cloudflare_plan: CloudflarePlan | None = None
+    cloudflare_add_ons: list[CloudflareAddOn] = []
     admin_role_arn: str | None = None
     # The in-VPC deploy runner: the GitHub repository whose workflow jobs it runs, and the CodeConnections
     # connection (of the stack's region, handshake done once in the console) CodeBuild reaches GitHub with.
@@ -103,6 +154,13 @@ class StackConfig(BaseModel):
                              f"region: required by the {self.layer} layer")
         return self
 
+    @field_validator("cloudflare_add_ons")
+    @classmethod
+    def _add_ons(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("lists an add-on twice")
+        return values
+
     @field_validator("alert_webhook_url")
     @classmethod
     def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
@@ -147,7 +205,7 @@ class StackConfig(BaseModel):
 
 KEYS: tuple[str, ...] = tuple(to_camel(name) for name in StackConfig.model_fields)
 # Structured values: `pulumi config set --path 'global-platform:adminCidrs[0]' ...`.
-OBJECT_KEYS = frozenset({"adminCidrs", "alertEmails"})
+OBJECT_KEYS = frozenset({"adminCidrs", "alertEmails", "cloudflareAddOns"})
 # Keys that must be set with `pulumi config set --secret`; their values never appear in a message.
 SECRET_KEYS = frozenset({"alertWebhookUrl"})
 
@@ -192,6 +250,21 @@ def parse(values: dict[str, Any], stack: str) -> StackConfig:
         raise ConfigError(f"{source}: {PROJECT}:layer: environment {config.environment}, layer {config.layer} and "
                           f"region {config.region} make stack {config.stack_id.name}, not {stack}")
     return config
+
+
+def check_entitlements(config: StackConfig, stack: str) -> None:
+    """A global stack's declared plan and add-ons must cover what the edge builds; one line per missing entitlement."""
+    if config.layer != "global" or config.cloudflare_plan is None:
+        return
+    missing = missing_entitlements(config.cloudflare_plan, config.cloudflare_add_ons)
+    if missing:
+        raise ConfigError("\n".join(f"{stack_file(stack)}: {PROJECT}:{rule.key}: {rule.rule} (got plan "
+                                     f"{config.cloudflare_plan}, add-ons {_listed(config.cloudflare_add_ons)})"
+                                     for rule in missing))
+
+
+def _listed(values: Iterable[str]) -> str:
+    return ", ".join(values) or "none"
 
 
 def check_region(config: StackConfig, manifest: Manifest, stack: str) -> None:

@@ -18,6 +18,7 @@ def run(manifest_override: Path | None = None) -> None:
         path = manifest_override or loader.manifest_path(config.environment)
         manifest = loader.load(path, config.environment)
         stack_config.check_region(config, manifest, pulumi.get_stack())
+        stack_config.check_entitlements(config, pulumi.get_stack())
     except (stack_config.ConfigError, loader.ManifestError) as exc:
         # RunError ends `pulumi up` with just this message, no traceback.
         raise pulumi.RunError(str(exc)) from None

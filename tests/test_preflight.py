@@ -82,6 +82,7 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeAw
                         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
                         "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}.items():  # AMIs cost a second per region
         monkeypatch.setenv(name, value)
+    monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)  # never the real Cloudflare API from a test
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
     fake = FakeAws()

@@ -161,3 +161,98 @@ def test_a_webhook_in_plain_text_stops_the_program_before_any_resource() -> None
                                                   "plain text; set it with `pulumi config set --secret") as err:
         engine.run(INFRA, config=values, secret_keys=secrets)
     assert err.value.registrations == [] and "KEY-123" not in str(err.value)
+
+
+# -- Cloudflare entitlements of the global stack ------------------------------------------------------------------
+
+def _entitled(stack: str, plan: str | None, add_ons: list[str] | None) -> list[str]:
+    """The lines check_entitlements refuses the stack with (none when it passes)."""
+    from program.config import check_entitlements
+
+    values: dict[str, Any] = _values(stack)
+    for key, value in (("cloudflarePlan", plan), ("cloudflareAddOns", add_ons)):
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    try:
+        check_entitlements(parse(values, stack), stack)
+    except ConfigError as exc:
+        return str(exc).splitlines()
+    return []
+
+
+STEERING = ("Pulumi.{stack}.yaml: global-platform:cloudflareAddOns: geo steering of the load balancers needs "
+            "traffic_steering (or cloudflarePlan enterprise)")
+BALANCING = ("Pulumi.{stack}.yaml: global-platform:cloudflareAddOns: the load balancers of the edge need "
+             "load_balancing (a paid add-on on every plan)")
+PLAN = ("Pulumi.{stack}.yaml: global-platform:cloudflarePlan: the Cloudflare Managed and OWASP Core rulesets and the "
+        "two 60-second rate-limiting rules of the edge need pro or higher")
+
+
+@pytest.mark.parametrize(("plan", "add_ons"), [("enterprise", ["load_balancing"]),
+                                               ("business", ["load_balancing", "traffic_steering"]),
+                                               ("pro", ["traffic_steering", "load_balancing"])])
+def test_entitlements_that_cover_the_edge_pass(plan: str, add_ons: list[str]) -> None:
+    assert _entitled(GLOBAL, plan, add_ons) == []
+
+
+@pytest.mark.parametrize("stack", ["prod-global", "dev-global"])
+def test_the_committed_global_stacks_are_entitled(stack: str) -> None:
+    assert _entitled(stack, _values(stack)["cloudflarePlan"], json_list(_values(stack)["cloudflareAddOns"])) == []
+
+
+def json_list(value: str) -> list[str]:
+    import json
+
+    return list(json.loads(value))
+
+
+ENTITLEMENT_FAILURES: list[tuple[str, str, list[str], list[str]]] = [
+    # (case, plan, add-ons, the rules refused, in order)
+    ("no traffic steering below enterprise", "business", ["load_balancing"], [STEERING]),
+    ("no load balancing", "enterprise", [], [BALANCING]),
+    ("free plan", "free", ["load_balancing", "traffic_steering"], [PLAN]),
+    ("nothing bought", "free", [], [PLAN, BALANCING, STEERING]),
+]
+
+
+@pytest.mark.parametrize(("case", "plan", "add_ons", "rules"), ENTITLEMENT_FAILURES,
+                         ids=[c[0] for c in ENTITLEMENT_FAILURES])
+def test_entitlements_that_do_not_cover_the_edge_are_refused(case: str, plan: str, add_ons: list[str],
+                                                             rules: list[str]) -> None:
+    lines = _entitled(GLOBAL, plan, add_ons)
+    got = f" (got plan {plan}, add-ons {', '.join(add_ons) or 'none'})"
+    assert lines == [rule.format(stack=GLOBAL) + got for rule in rules]
+
+
+ENTITLEMENT_KEY_FAILURES: list[tuple[str, str, Any, str]] = [
+    ("plan missing", "cloudflarePlan", None, "required by the global layer"),
+    ("plan unknown", "cloudflarePlan", "premium", "Input should be 'free', 'pro', 'business' or 'enterprise'"),
+    ("add-on unknown", "cloudflareAddOns", ["argo"], "Input should be 'load_balancing' or 'traffic_steering'"),
+    ("add-on twice", "cloudflareAddOns", ["load_balancing", "load_balancing"], "lists an add-on twice"),
+    ("add-ons not a list", "cloudflareAddOns", "load_balancing", "Input should be a valid list"),
+]
+
+
+@pytest.mark.parametrize(("case", "key", "value", "rule"), ENTITLEMENT_KEY_FAILURES,
+                         ids=[c[0] for c in ENTITLEMENT_KEY_FAILURES])
+def test_bad_entitlement_keys_are_rejected(case: str, key: str, value: Any, rule: str) -> None:
+    test_bad_stack_config_is_rejected(case, GLOBAL, key, value, rule)
+
+
+def test_entitlements_are_a_key_of_the_global_layer_only() -> None:
+    values = {**_values(INFRA), "cloudflarePlan": "enterprise"}
+    with pytest.raises(ConfigError, match=r"global-platform:cloudflarePlan: not used by the infra layer"):
+        parse(values, INFRA)
+
+
+def test_a_global_stack_short_of_entitlements_stops_the_program_before_any_resource() -> None:
+    values, _ = stack_files.read(GLOBAL)
+    values[f"{PROJECT}:cloudflareAddOns"] = '["load_balancing"]'
+    values[f"{PROJECT}:cloudflarePlan"] = "business"
+    with pytest.raises(engine.InvalidInput) as err:
+        engine.run(GLOBAL, config=values)
+    assert str(err.value).splitlines()[-1] == STEERING.format(stack=GLOBAL) + " (got plan business, add-ons " \
+                                                                              "load_balancing)"
+    assert err.value.registrations == []
