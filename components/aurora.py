@@ -33,6 +33,12 @@ MEMBER_IGNORE_CHANGES = ["globalClusterIdentifier", "replicationSourceIdentifier
                          "engineVersion"]
 # No extended-support enrolment: an engine past end of standard support is an upgrade to plan, not a bill.
 LIFECYCLE_SUPPORT = "open-source-rds-extended-support-disabled"
+# Long operations outlast the provider's defaults (terraform-provider-aws "Timeouts": GlobalCluster 30m/90m/30m,
+# Cluster 120m each, ClusterInstance 90m each). A secondary's create copies the primary's volume cross-region and
+# a global engine upgrade walks every member, so both scale with data and regions, not with the request.
+GLOBAL_TIMEOUTS = pulumi.CustomTimeouts(create="30m", update="3h", delete="1h")  # empty create: seconds; 90m update
+CLUSTER_TIMEOUTS = pulumi.CustomTimeouts(create="4h", update="4h", delete="2h")  # secondary create = cross-region copy
+INSTANCE_TIMEOUTS = pulumi.CustomTimeouts(create="2h", update="2h", delete="90m")  # 90m default; class changes run long
 # RDS refuses '/', '@', '"' and spaces in master passwords.
 PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
 
@@ -121,7 +127,8 @@ def _member(parent: pulumi.Resource, spec: MemberSpec, site: AuroraSite, global_
         master_username=MASTER_USERNAME if primary else None,
         master_password=master_password if primary else None,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            parent=parent, protect=spec.protect, depends_on=[log_group], ignore_changes=MEMBER_IGNORE_CHANGES)))
+            parent=parent, protect=spec.protect, depends_on=[log_group], ignore_changes=MEMBER_IGNORE_CHANGES,
+            custom_timeouts=CLUSTER_TIMEOUTS)))
     members = [
         aws.rds.ClusterInstance(
             f"{label}-{n}",
@@ -141,7 +148,7 @@ def _member(parent: pulumi.Resource, spec: MemberSpec, site: AuroraSite, global_
             monitoring_role_arn=site.monitoring_role_arn,
             copy_tags_to_snapshot=True,
             tags={"shard-group": spec.group_id},
-            opts=pulumi.ResourceOptions(parent=cluster, protect=spec.protect))
+            opts=pulumi.ResourceOptions(parent=cluster, protect=spec.protect, custom_timeouts=INSTANCE_TIMEOUTS))
         for n in range(1, instances + 1)
     ]
     for signal in alarm_signals.aurora(identifier, spec.instance_class, spec.alarms):
@@ -168,7 +175,8 @@ class AuroraShardGroup(pulumi.ComponentResource):
         self.global_cluster = aws.rds.GlobalCluster(
             f"{spec.group_id}-global", global_cluster_identifier=self.identifier, engine=ENGINE,
             engine_version=spec.engine_version, engine_lifecycle_support=LIFECYCLE_SUPPORT, storage_encrypted=True,
-            deletion_protection=spec.protect, opts=stateful)
+            deletion_protection=spec.protect,
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(custom_timeouts=GLOBAL_TIMEOUTS)))
         self.master_password = random.RandomPassword(
             f"{spec.group_id}-master", length=40, special=True, override_special=PASSWORD_SPECIALS, min_lower=2,
             min_upper=2, min_numeric=2, min_special=2, opts=stateful)

@@ -21,7 +21,7 @@ def cluster_parameters(engine_major: str) -> list[tuple[str, str, str]]:
     return [
         ("rds.force_ssl", "1", "immediate"),  # no plaintext connection, from PgBouncer or anyone else
         ("shared_preload_libraries", "pg_stat_statements", "pending-reboot"),
-        ("pg_stat_statements.track", "top", "immediate"),
+        ("pg_stat_statements.track", "TOP", "immediate"),  # DescribeDBClusterParameters: AllowedValues NONE,TOP,ALL
         ("log_min_duration_statement", "500", "immediate"),  # slow-query log: statements over 500 ms
         ("log_statement", "ddl", "immediate"),  # every schema change, never row data
         ("log_lock_waits", "1", "immediate"),
@@ -31,8 +31,11 @@ def cluster_parameters(engine_major: str) -> list[tuple[str, str, str]]:
         ("idle_in_transaction_session_timeout", "60000", "immediate"),
         # Global write forwarding: read-your-writes within a session; forwarded sessions may use at most
         # 10% of the writer's connections (default 25), part of the reserve the connection budget leaves free.
-        ("apg_write_forward.consistency_mode", "session", "immediate"),
-        ("apg_write_forward.max_forwarding_connections_percent", "10", "immediate"),
+        # Both are static (ApplyType "static" in DescribeDBClusterParameters), so RDS refuses "immediate": they
+        # take effect at creation, a later change at the next reboot. Values as the API lists them
+        # (AllowedValues "off,eventual,session,global"; the user guide prints them upper-case).
+        ("apg_write_forward.consistency_mode", "session", "pending-reboot"),
+        ("apg_write_forward.max_forwarding_connections_percent", "10", "pending-reboot"),
     ]
 
 

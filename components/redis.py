@@ -19,6 +19,10 @@ APP_USER = "app"
 # The app may use every data command but none that administers or breaks the cluster.
 APP_ACCESS = "on ~* &* +@all -@admin -@dangerous"
 LOG_TYPES = ("slow-log", "engine-log")
+# terraform-provider-aws defaults are 60m create / 40m update / 45m delete, set for small groups (its own multi-AZ
+# acceptance tests outran 40m and 50m); prod's groups are 24-45 nodes and a reshard or node-type change walks every
+# shard, so updates get the most room.
+REPLICATION_GROUP_TIMEOUTS = pulumi.CustomTimeouts(create="2h", update="4h", delete="1h")
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,8 @@ class RedisCluster(pulumi.ComponentResource):
                 destination=group.name, destination_type="cloudwatch-logs", log_format="json", log_type=log_type)
                 for log_type, group in self.log_groups.items()],
             apply_immediately=False,
-            opts=stateful)
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(
+                custom_timeouts=REPLICATION_GROUP_TIMEOUTS)))
         self.configuration_endpoint = self.replication_group.configuration_endpoint_address
         self.register_outputs({"configurationEndpoint": self.configuration_endpoint})
 

@@ -23,7 +23,7 @@ import boto3
 from rich.console import Console
 from rich.table import Table
 
-from operations import cloudflare_check
+from operations import cloudflare_check, offerings
 from operations.quota_values import QuotaValue, quota_value
 from operations.stack import AWS_ERRORS, EXIT_FINDINGS, EXIT_OK, OperatorError, aws_session, console, fail, load_target
 from operations.usage import Usage, UsageReader
@@ -112,15 +112,19 @@ def main(argv: list[str] | None = None) -> int:
     out = console()
     try:
         target = load_target(args.stack, args.manifest)
-        results = check_all(aws_session(target), target.manifest)
+        session = aws_session(target)
+        results = check_all(session, target.manifest)
+        offers = offerings.check(session, target.manifest)
     except OperatorError as exc:
         return fail(str(exc))
     out.print(f"preflight of stack {target.stack} (account {target.account_id}, "
               f"{len(results)} regions): other workloads' usage + the plan's need against each quota")
     for region, checks in results.items():
         render_region(region, checks, out)
+    # What each region offers: instance types, Aurora classes, pinned add-on versions (before the shortfalls).
+    offerings.render(offers, out)
     shortfalls = [c for checks in results.values() for c in checks if c.shortfall]
-    code = EXIT_OK
+    code = EXIT_FINDINGS if offerings.problems(offers) else EXIT_OK
     if shortfalls:
         render_shortfalls(shortfalls, out)
         code = EXIT_FINDINGS

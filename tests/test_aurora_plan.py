@@ -145,6 +145,17 @@ def test_parameter_group_forces_tls_and_logs(plan: Doc) -> None:
         assert int(params["idle_in_transaction_session_timeout"]) > 0
 
 
+def test_write_forwarding_parameters_are_static_and_spelled_as_the_api_lists_them(plan: Doc) -> None:
+    # DescribeDBClusterParameters (aurora-postgresql): both apg_write_forward parameters have ApplyType "static",
+    # which ModifyDBClusterParameterGroup refuses with "immediate"; consistency_mode's AllowedValues are
+    # "off,eventual,session,global" and pg_stat_statements.track's "NONE,TOP,ALL".
+    for group in of_type(plan, "aws:rds/clusterParameterGroup:ClusterParameterGroup"):
+        params = {p["name"]: (p["value"], p.get("applyMethod")) for p in group["inputs"]["parameters"]}
+        assert params["apg_write_forward.consistency_mode"] == ("session", "pending-reboot")
+        assert params["apg_write_forward.max_forwarding_connections_percent"] == ("10", "pending-reboot")
+        assert params["pg_stat_statements.track"] == ("TOP", "immediate")
+
+
 def test_no_plaintext_password_anywhere_in_the_plan(plan: Doc) -> None:
     text = json.dumps(plan)
     # The offline password generator's stand-ins all start with this prefix.

@@ -83,6 +83,9 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeAw
                         "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}.items():  # AMIs cost a second per region
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)  # never the real Cloudflare API from a test
+    # The offerings reads (EKS add-on versions, the Price List) have their own Stubber tests
+    # (tests/test_offerings.py); moto answers none of them, so here every offering is there.
+    monkeypatch.setattr(preflight.offerings, "check", lambda session, manifest: [])
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
     fake = FakeAws()
@@ -154,6 +157,16 @@ def test_a_healthy_account_holds_every_quota(fake_aws: FakeAws, moto_stack: None
         assert f"{region}: quotas against the plan" in out
     assert "shortfall" not in out
     assert "every quota holds the plan" in out
+
+
+def test_an_item_a_region_does_not_offer_is_a_finding(fake_aws: FakeAws, moto_stack: None,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    missing = preflight.offerings.OfferingFinding(region="ap-south-1", service="ec2", item="m8g.2xlarge", ok=False,
+                                                  detail="not offered (DescribeInstanceTypeOfferings)")
+    monkeypatch.setattr(preflight.offerings, "check", lambda session, manifest: [missing])
+    code, out, _ = run(capsys)
+    assert code == EXIT_FINDINGS and "m8g.2xlarge" in out and "every quota holds the plan" in out
 
 
 def test_ap_south_1_rds_instance_shortfall(fake_aws: FakeAws, moto_stack: None,
