@@ -1,8 +1,12 @@
-"""Publish one region's copy of the shard map where applications read it: SSM and the apps namespace."""
+"""Publish one region's copy of the shard map where applications read it: SSM and the apps namespace.
+
+The ConfigMap and the ``json`` output (the stack output ``shardMaps``) hold the document as is; the SSM
+parameter holds it as is in a Standard parameter while it fits 4 KB, else gzip+base64 in its envelope in an
+Advanced parameter (regions/published_map.py: ``parameter_value``, and why).
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,10 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from regions.published_map import parameter_name
-
-# SSM Standard parameters hold 4 KB; Advanced ones 8 KB (prod's 18 groups need Advanced).
-STANDARD_TIER_LIMIT = 4096
+from regions.published_map import document_text, parameter_name, parameter_value
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,13 @@ class ShardMapArgs:
 class ShardMapPublication(pulumi.ComponentResource):
     def __init__(self, name: str, args: ShardMapArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:data:ShardMap", name, None, opts)
-        self.json: pulumi.Output[str] = pulumi.Output.from_input(args.document).apply(
-            lambda doc: json.dumps(doc, sort_keys=True, separators=(",", ":")))
+        document = pulumi.Output.from_input(args.document)
+        self.json: pulumi.Output[str] = document.apply(document_text)
+        published = document.apply(parameter_value)
         self.parameter = aws.ssm.Parameter(
             f"{args.short_code}-shard-map", name=parameter_name(args.environment), type="String",
-            tier=self.json.apply(lambda text: "Standard" if len(text) <= STANDARD_TIER_LIMIT else "Advanced"),
-            value=self.json, description="Shard map: logical shard ranges, placement and PgBouncer databases",
+            tier=published.apply(lambda p: p.tier), value=published.apply(lambda p: p.value),
+            description="Shard map: logical shard ranges, placement and PgBouncer databases",
             opts=pulumi.ResourceOptions(parent=self))
         self.config_map = k8s.core.v1.ConfigMap(
             f"{args.short_code}-shard-map",

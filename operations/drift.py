@@ -16,6 +16,7 @@ from operations.live_state import LiveState
 from operations.outputs import DeployedStack
 from regions import published_map
 from regions.schema import Manifest
+from regions.shard_map_reader import ShardMapError, parse
 from regions.shards import ShardGroup, ShardMap
 
 GLOBAL_CLUSTERS, KAFKA, CACHE, EKS, SHARD_MAP = (
@@ -85,19 +86,35 @@ def eks_findings(state: LiveState, region: str, deployed: DeployedStack) -> list
 
 
 def shard_map_findings(state: LiveState, shard_map: ShardMap, region: str, deployed: DeployedStack) -> list[Finding]:
-    """The region's parameter against the document the manifest renders with the deploy's endpoints."""
+    """The region's parameter against the document the manifest renders with the deploy's endpoints.
+
+    A parameter holds the document as is or in its gzip+base64 envelope (regions/published_map.py): verify
+    opens it as the applications' reader does, compares documents, and reports a form other than the plan's."""
     name = published_map.parameter_name(shard_map.manifest.environment)
     planned = published_map.build(shard_map, region, deployed.endpoints[region])
-    expected = f"the plan's document ({len(planned['groups'])} groups)"
+    form = published_map.parameter_value(planned).encoding
+    expected = f"the plan's document ({len(planned['groups'])} groups{f', {form}' if form else ''})"
     text = state.parameter(name, region)
     if text is None:
         return [Finding(region, name, "value", expected, MISSING, False)]
     try:
-        published = json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError:
         return [Finding(region, name, "value", expected, "not JSON", False)]
+    try:
+        published = parse(text)
+    except ShardMapError as exc:
+        return [Finding(region, name, "value", expected, f"unreadable ({exc})", False)]
     found = differences(planned, published)
-    return [Finding(region, name, "value", expected, summary(found) if found else "as planned", not found)]
+    if found:
+        return [Finding(region, name, "value", expected, summary(found), False)]
+    found_form = value.get("contentEncoding") if isinstance(value, dict) else None
+    if found_form != form:
+        def shown(encoding: str | None) -> str:
+            return encoding or "plain JSON"
+        return [Finding(region, name, "value", expected,
+                        f"the plan's document as {shown(found_form)}, but the plan publishes {shown(form)}", False)]
+    return [Finding(region, name, "value", expected, "as planned", True)]
 
 
 def verify(state: LiveState, manifest: Manifest, deployed: DeployedStack) -> dict[str, list[Finding]]:

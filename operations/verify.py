@@ -6,11 +6,13 @@ or in the region ``writer_regions`` records after a switchover. Per region, the 
 ElastiCache replication group available, the EKS cluster ACTIVE, and the shard map parameter
 (/platform/<env>/shard-map) equal to the plan.
 
-"Equal to the plan" for a shard map: the parameter's JSON equals, as parsed JSON (key order and spacing aside),
-the document regions/published_map.py renders for that region from the manifest on disk (ranges, placement,
-writer regions, PgBouncer databases, hash), with the endpoints the deploy recorded in the ``shardMaps`` stack
-output, because endpoints exist only after a deploy. A switchover recorded in the manifest but not yet deployed
-is therefore drift until `pulumi up` republishes the map.
+"Equal to the plan" for a shard map: the parameter's document (the JSON itself, or what its gzip+base64 envelope
+holds, opened as regions/shard_map_reader.py opens it) equals, as parsed JSON (key order and spacing aside), the
+document regions/published_map.py renders for that region from the manifest on disk (ranges, placement, writer
+regions, PgBouncer databases, hash), with the endpoints the deploy recorded in the ``shardMaps`` stack output
+(which holds the document as is), because endpoints exist only after a deploy; and the parameter holds it in the
+form the plan publishes (as is while it fits a Standard parameter, else the envelope). A switchover recorded in
+the manifest but not yet deployed is therefore drift until `pulumi up` republishes the map.
 
 Identifiers come from the stack outputs (`pulumi stack output --json --stack <stack>`, run here, or the file
 ``--outputs`` names); outputs that lack a region or shard group of the manifest are bad input.

@@ -16,9 +16,10 @@ from regions.kafka_facts import (
     TOPICS_PER_REPLICATOR,
 )
 from regions.loads import kafka_replicas_per_broker, kafka_sources, worst_connection_load
+from regions.published_map import CONFIG_MAP_BYTES, parameter_name, rendered_sizes
 from regions.rds_facts import AURORA_MAX_CONNECTIONS, CONNECTION_RESERVE_FRACTION, usable_connections
 from regions.schema import Manifest, Region
-from regions.shards import shard_group_id
+from regions.shards import ShardMap, shard_group_id
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def check(manifest: Manifest) -> list[Finding]:
     return [
         *_names(manifest),
         *_shard_ranges(manifest),
+        *_published_map_size(manifest),
         *_cidrs(manifest),
         *_dr_regions(manifest),
         *_cloudflare(manifest),
@@ -97,6 +99,31 @@ def _shard_ranges(manifest: Manifest) -> Iterator[Finding]:
         yield Finding(_at(previous[0], previous[1], "logical_shards.end"),
                       f"the last range must end at logical_shards = {manifest.logical_shards} "
                       f"(got {expected_start}); every logical shard needs exactly one home region")
+
+
+def _published_map_size(manifest: Manifest) -> Iterator[Finding]:
+    """Every region's copy of the shard map fits where it is published: its SSM parameter (8 KB Advanced, as
+    gzip+base64) and the ConfigMap (1 MiB). Each copy lists every shard group of the manifest, with endpoints
+    rendered in Aurora's longest forms (regions/published_map.py ``rendered_sizes``)."""
+    shard_map = ShardMap(manifest)
+    counts = " + ".join(str(r.shard_groups) for r in manifest.regions)
+    holds = (f"holds all {len(shard_map.groups)} shard groups of the manifest (regions[*].shard_groups: "
+             f"{counts})")
+    name = parameter_name(manifest.environment)
+    for (i, region), rendered in zip(enumerate(manifest.regions), rendered_sizes(shard_map), strict=True):
+        published = rendered.parameter
+        if rendered.parameter_bytes > published.limit:
+            form = f"{published.encoding} " if published.encoding else ""
+            yield Finding(_at(i, region, "shard_groups"),
+                          f"the shard map published in {region.name} {holds} and renders to "
+                          f"{rendered.parameter_bytes} bytes {form}as the SSM parameter {name}, over the "
+                          f"{published.limit}-byte limit of the {published.tier} tier; use fewer, larger shard "
+                          "groups")
+        if rendered.document_bytes > CONFIG_MAP_BYTES:
+            yield Finding(_at(i, region, "shard_groups"),
+                          f"the shard map published in {region.name} {holds} and renders to "
+                          f"{rendered.document_bytes} bytes as the ConfigMap shard-map, over the "
+                          f"{CONFIG_MAP_BYTES}-byte (1 MiB) limit of a ConfigMap's data")
 
 
 def _cidrs(manifest: Manifest) -> Iterator[Finding]:

@@ -1,29 +1,82 @@
 """What an application uses: read the published shard map once, then route each user id.
 
-    reader = ShardMapReader.from_json(ssm_parameter_value)
+    reader = ShardMapReader.from_json(ssm_parameter_value)   # or the ConfigMap's shard-map.json
     route = reader.route(user_id)
     if route.database is None:   # no copy of the user's shard group in this region
         forward the request to route.home_region
     else:
         connect to route.host:route.port, database route.database (or route.read_only_database)
 
-The reader checks the document before trusting it: a format it does not know, a hash it does not
-implement, or ranges that leave a logical shard without a group are refused with ``ShardMapError``.
+The text is either the document itself (the ConfigMap, the stack output, a Standard parameter) or, in an
+Advanced parameter, the document gzip-compressed and base64-encoded in an envelope
+``{"contentEncoding": "gzip+base64", "content": "..."}`` (regions/published_map.py says why). Another language
+opens it with its standard library: base64-decode ``content``, gunzip, parse the JSON.
+
+The reader checks the text before trusting it: an envelope with another encoding, other fields or content
+that is not a gzip-compressed JSON document (at most 1 MiB, a single gzip member, never another envelope), a
+document format it does not know, a hash it does not implement, or ranges that leave a logical shard without
+a group are refused with ``ShardMapError``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 import json
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from regions.published_map import FORMAT_VERSION, hash_spec
+from regions.published_map import CONFIG_MAP_BYTES, CONTENT_ENCODING, ENVELOPE_FIELDS, FORMAT_VERSION, hash_spec
 from regions.shards import logical_shard
 
 
 class ShardMapError(ValueError):
     """The published document cannot be routed with; the message says which field and why."""
+
+
+def parse(text: str) -> Any:
+    """The document a published text holds: the JSON document itself, or the one its envelope encodes."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ShardMapError(f"(document): not JSON ({exc})") from None
+    if isinstance(value, dict) and "contentEncoding" in value:
+        return _open(value)
+    return value
+
+
+def _open(envelope: dict[str, Any]) -> Any:
+    encoding = envelope["contentEncoding"]
+    if encoding != CONTENT_ENCODING:
+        raise ShardMapError(f"contentEncoding: this reader understands {CONTENT_ENCODING!r}, got {encoding!r}")
+    extra = sorted(set(envelope) - set(ENVELOPE_FIELDS))
+    if extra:
+        raise ShardMapError(f"{extra[0]}: not a field of a {CONTENT_ENCODING} envelope ({', '.join(ENVELOPE_FIELDS)})")
+    content = envelope.get("content")
+    if not isinstance(content, str) or not content:
+        raise ShardMapError("content: required, the base64 text of the gzip-compressed document")
+    try:
+        compressed = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise ShardMapError("content: not base64") from None
+    gunzip = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing; checks the CRC and the length
+    try:
+        raw = gunzip.decompress(compressed, CONFIG_MAP_BYTES + 1)
+    except zlib.error as exc:
+        raise ShardMapError(f"content: not gzip ({exc})") from None
+    if len(raw) > CONFIG_MAP_BYTES:
+        raise ShardMapError(f"content: decompresses to more than {CONFIG_MAP_BYTES} bytes")
+    if not gunzip.eof or gunzip.unused_data:
+        raise ShardMapError("content: " + ("truncated gzip data" if not gunzip.eof else "data after the gzip member"))
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ShardMapError(f"content: not a JSON document ({exc})") from None
+    if isinstance(document, dict) and "contentEncoding" in document:
+        raise ShardMapError("content: an envelope inside an envelope")
+    return document
 
 
 @dataclass(frozen=True)
@@ -52,10 +105,8 @@ class ShardMapReader:
 
     @classmethod
     def from_json(cls, text: str) -> ShardMapReader:
-        try:
-            return cls(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise ShardMapError(f"(document): not JSON ({exc})") from None
+        """The reader of a published text: the document as is, or its gzip+base64 envelope."""
+        return cls(parse(text))
 
     def route(self, user_id: int | str) -> Route:
         shard = logical_shard(user_id, self.logical_shards)

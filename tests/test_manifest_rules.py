@@ -252,6 +252,15 @@ PROD_FAILURES: list[tuple[str, Edit, str, str]] = [
      "deploy_waves", "production deploys one canary region alone first"),
     ("production in one wave", _set("deploy_waves", [["ap-south-1", "us-east-1", "eu-west-1", "ap-southeast-1"]]),
      "deploy_waves", "at least two waves, the first of one region"),
+    ("shard map over its SSM parameter's limit", _set("regions.0.shard_groups", 600),
+     "regions[0].shard_groups (us-east-1)",
+     "the shard map published in us-east-1 holds all 612 shard groups of the manifest (regions[*].shard_groups: "
+     "600 + 5 + 4 + 3) and renders to "),
+    ("shard map over its SSM parameter's limit, in every region", _set("regions.0.shard_groups", 600),
+     "regions[3].shard_groups (ap-south-1)",
+     "bytes gzip+base64 as the SSM parameter /platform/prod/shard-map, over the 8192-byte limit of the Advanced tier"),
+    ("shard map over a ConfigMap's limit", _set("regions.0.shard_groups", 3000),
+     "regions[0].shard_groups (us-east-1)", "as the ConfigMap shard-map, over the 1048576-byte (1 MiB) limit"),
 ]
 
 

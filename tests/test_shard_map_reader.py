@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import gzip
 import json
 from typing import Any
 
@@ -47,6 +49,60 @@ def test_routes_agree_with_the_programs_shard_map(user_id: int | str, region: st
 def test_round_trip_through_json() -> None:
     reader = ShardMapReader.from_json(json.dumps(DOCS["ap-south-1"]))
     assert reader.route(42).group_id == SHARD_MAP.group_of_user(42).id
+
+
+ENVELOPES = {r: published_map.parameter_value(d).value for r, d in DOCS.items()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(user_id=st.one_of(st.integers(min_value=0, max_value=2**63), st.text(min_size=1, max_size=40)),
+       region=st.sampled_from(sorted(DOCS)))
+def test_the_envelope_routes_exactly_as_the_document(user_id: int | str, region: str) -> None:
+    """What prod's parameter holds (gzip+base64) and what its ConfigMap holds (the JSON) give the same answers."""
+    assert json.loads(ENVELOPES[region])["contentEncoding"] == "gzip+base64"
+    from_parameter = ShardMapReader.from_json(ENVELOPES[region])
+    from_config_map = ShardMapReader.from_json(published_map.document_text(DOCS[region]))
+    assert from_parameter.document == DOCS[region]
+    assert from_parameter.route(user_id) == from_config_map.route(user_id)
+
+
+def _envelope(**fields: Any) -> str:
+    return json.dumps({"contentEncoding": "gzip+base64", **fields})
+
+
+def _content(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _gz(document: Any) -> bytes:
+    return gzip.compress(json.dumps(document).encode(), mtime=0)
+
+
+BAD_ENVELOPES: list[tuple[str, str, str]] = [
+    ("another encoding", json.dumps({"contentEncoding": "zstd+base64", "content": "AA=="}),
+     "contentEncoding: this reader understands 'gzip+base64', got 'zstd+base64'"),
+    ("a field it does not know", _envelope(content=_content(_gz(DOCS["us-east-1"])), formatVersion=1),
+     "formatVersion: not a field of a gzip+base64 envelope (contentEncoding, content)"),
+    ("no content", _envelope(), "content: required"),
+    ("not base64", _envelope(content="***"), "content: not base64"),
+    ("not gzip", _envelope(content=_content(b"plain bytes")), "content: not gzip"),
+    ("truncated", _envelope(content=_content(_gz(DOCS["us-east-1"])[:-12])), "content: truncated gzip data"),
+    ("two members", _envelope(content=_content(_gz(DOCS["us-east-1"]) * 2)), "content: data after the gzip member"),
+    ("not JSON inside", _envelope(content=_content(gzip.compress(b"{nope"))), "content: not a JSON document"),
+    ("an envelope inside", _envelope(content=_content(_gz({"contentEncoding": "gzip+base64", "content": ""}))),
+     "content: an envelope inside an envelope"),
+    ("over a mebibyte", _envelope(content=_content(gzip.compress(b" " * (1024 * 1024 + 1)))),
+     "content: decompresses to more than 1048576 bytes"),
+    ("a document from the future inside", _envelope(content=_content(_gz({**DOCS["us-east-1"], "formatVersion": 2}))),
+     "formatVersion: this reader understands 1, got 2"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "message"), BAD_ENVELOPES, ids=[b[0] for b in BAD_ENVELOPES])
+def test_bad_envelopes_are_refused(case: str, text: str, message: str) -> None:
+    with pytest.raises(ShardMapError) as err:
+        ShardMapReader.from_json(text)
+    assert message in str(err.value)
 
 
 def _broken(edit: Any) -> dict[str, Any]:
