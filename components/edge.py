@@ -34,6 +34,11 @@ ZONE_SETTINGS: dict[str, Any] = {
     "security_header": HSTS,
     "http3": "on",
     "0rtt": "off",  # replayable early data must never reach the API
+    # Authenticated origin pulls with the Cloudflare certificate (signed by origin-pull-ca.pem, which the
+    # edge gateway requires, components/edge_gateway.py): the zone setting `tls_client_auth` is what makes
+    # Cloudflare present it ("Enable global Authenticated Origin Pulls", developers.cloudflare.com/ssl/
+    # origin-configuration/authenticated-origin-pull/set-up/global/); the zone-level switch below is kept.
+    "tls_client_auth": "on",
 }
 
 
@@ -93,6 +98,11 @@ class Edge(pulumi.ComponentResource):
             f"{name}-https", account_id=args.account_id, type="https", method="GET", path=args.health_path,
             port=443, expected_codes="200", header={"Host": [args.api_hostname]}, interval=60, retries=2,
             timeout=5, consecutive_up=2, consecutive_down=2, follow_redirects=False, allow_insecure=False,
+            # Probes egress with the zone's settings, so they present the origin-pull client certificate the
+            # gateways require: "Simulate Zone ... changes the egress zone settings of a health monitor request
+            # to ensure compatibility with features like Authenticated Origin Pulls (mTLS)" (developers.
+            # cloudflare.com/learning-paths/load-balancing/setup/create-monitor/). Without it they are refused.
+            probe_zone=args.domain,
             description=f"{args.environment}: HTTPS {args.health_path} on every regional ingress", opts=child)
         self.pools = {r.name: self._pool(name, r, child) for r in args.regions}
         region_pools = self.region_pools()

@@ -2,7 +2,8 @@
 
 Cloudflare terminates users' TLS and opens its own TLS connection to this region's NLB hostname (the pool
 origin). The NLB passes TCP 443 through to the gateway pods on 8443 in the ``ingress`` namespace; no other
-source on the internet gets a SYN-ACK.
+source on the internet gets a SYN-ACK. The gateway behind it (the ``edge-gateway`` Service, port 8443) is
+platform infrastructure of each cluster stack: components/edge_gateway.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 LISTENER_PORT = 443
-GATEWAY_PORT = 8443  # unprivileged: the gateway runs as non-root under the restricted Pod Security Standard
+GATEWAY_PORT = 8443  # unprivileged: the gateway runs as non-root under the restricted Pod Security Standard;
+# both the edge-gateway Service's port and its pods' container port (the target group registers pod IPs)
 GATEWAY_NAMESPACE = "ingress"
 GATEWAY_SERVICE = "edge-gateway"
 
@@ -103,7 +105,9 @@ def bind_gateway(short_code: str, target_group_arn: pulumi.Input[str],
         kind="TargetGroupBinding",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=GATEWAY_SERVICE, namespace=GATEWAY_NAMESPACE),
         spec={
-            "serviceRef": {"name": GATEWAY_SERVICE, "port": LISTENER_PORT},
+            # The Service's port: components/edge_gateway.py's Gateway listener, which Envoy Gateway exposes as
+            # Service port 8443 -> container port 8443 (ports >= 1024 are not shifted).
+            "serviceRef": {"name": GATEWAY_SERVICE, "port": GATEWAY_PORT},
             "targetGroupARN": target_group_arn,
             "targetType": "ip",
         },

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.database_users import APP_USER, DatabaseLogins, app_login_secret
+from components.edge_gateway import EdgeGateway, EdgeGatewayArgs
 from components.eks import kubeconfig
 from components.ingress import GATEWAY_NAMESPACE, bind_gateway
 from components.kafka_topics import KafkaTopics, KafkaTopicsArgs
@@ -31,11 +32,13 @@ from regions.addressing import subnet_cidr
 from regions.eks_versions import charts_for
 from regions.pgbouncer_ini import STATS_USER, PoolSettings
 from regions.rds_ca import bundle as rds_ca_bundle
-from regions.rules import PGBOUNCER_GROUP, SYSTEM_GROUP
+from regions.rules import PGBOUNCER_GROUP, SYSTEM_GROUP, WORKLOADS_GROUP
 from regions.schema import Manifest
 from regions.shards import ShardMap
 from regions.stacks import Layout, StackId
 
+# The edge gateway's Envoy fleet: production posture keeps a pod per AZ through a node loss; the HPA grows it.
+EDGE_GATEWAY_REPLICAS = {True: (3, 12), False: (2, 4)}  # protect -> (min, max)
 # Pinned images (tag and the non-root user they run as); see the README's PgBouncer section.
 PGBOUNCER_IMAGES = Images(pgbouncer="ghcr.io/cloudnative-pg/pgbouncer:1.26.0",
                           exporter="quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.1", user_id=998)
@@ -103,9 +106,21 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
         vpc_id=networks.apply(lambda n: n["vpcId"]), ebs_key_arn=cluster.apply(lambda c: c["ebsKeyArn"]),
         system_node_group=system_nodes, charts=charts, protect=ctx.protect), opts=k8s_opts)
     after_baseline = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[baseline]))
+    global_stack = StackId(env, "global")
+    hostnames, origin = stacks.output(global_stack, "edge"), stacks.output(global_stack, "edgeOriginCertificate")
+    min_replicas, max_replicas = EDGE_GATEWAY_REPLICAS[ctx.protect]
+    gateway = EdgeGateway(f"{code}-edge-gateway", EdgeGatewayArgs(
+        short_code=code, chart=charts["gateway-helm"], system_node_group=system_nodes,
+        node_group=f"{code}-{WORKLOADS_GROUP}",
+        hostnames=[hostnames.apply(lambda h: str(h["api"])), hostnames.apply(lambda h: str(h["webhook"]))],
+        health_path=manifest.edge.health_path,
+        origin_certificate=origin.apply(lambda o: o["certificate"]),
+        origin_private_key=origin.apply(lambda o: o["privateKey"]),
+        vpc_cidr=str(row.vpc_cidr), min_replicas=min_replicas, max_replicas=max_replicas), opts=after_baseline)
     bind_gateway(code, stacks.regional(infra, "ingress").apply(lambda i: i["targetGroupArn"]),
                  pulumi.ResourceOptions(parent=root, provider=kubernetes, depends_on=[
-                     baseline.releases["aws-load-balancer-controller"], baseline.namespaces[GATEWAY_NAMESPACE]]))
+                     baseline.releases["aws-load-balancer-controller"], baseline.namespaces[GATEWAY_NAMESPACE],
+                     gateway]))
     Monitoring(f"{code}-monitoring", MonitoringArgs(
         cluster=ref, cluster_name=cluster_name, region=region, kubernetes_version=row.eks.kubernetes_version,
         chart=charts["kube-prometheus-stack"], retention_days=manifest.alarms.prometheus_retention_days,
@@ -113,7 +128,7 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
         replicas=2 if ctx.protect else 1, system_node_group=system_nodes, pgbouncer_namespace=PGBOUNCER_NAMESPACE,
         protect=ctx.protect), opts=after_baseline)
 
-    logins = _logins(stacks, StackId(env, "global"))
+    logins = _logins(stacks, global_stack)
     document = _published_map(manifest, region, stacks)
     pgbouncer = PgBouncer(f"{code}-pgbouncer", PgBouncerArgs(
         environment=env, short_code=code, published_map=document,

@@ -1,5 +1,8 @@
 """`<env>-global`: what has no region: the Cloudflare edge over every region's NLB, and the database logins.
 
+The edge's Origin CA certificate (for the api and webhook hostnames, key from pulumi-tls) is made here and
+exported as the secret `edgeOriginCertificate`; every cluster stack's edge gateway terminates TLS with it.
+
 The logins (pulumi-random passwords and salts, the PgBouncer client-TLS CA from pulumi-tls) touch no cloud
 API; every cluster stack reads them as secret outputs, so all regions share one login per user.
 """
@@ -10,6 +13,7 @@ import pulumi
 
 from components.database_users import DatabaseUsers, DatabaseUsersArgs
 from components.edge import Edge, EdgeArgs, EdgeRegion
+from components.edge_gateway import origin_certificate
 from program.config import StackConfig
 from program.references import Stacks
 from regions.catalog import CLOUDFLARE_REGION_CODES
@@ -36,6 +40,8 @@ def build(config: StackConfig, manifest: Manifest, stacks: Stacks) -> None:
                  for r in manifest.regions],
         region_codes=list(CLOUDFLARE_REGION_CODES), alert_emails=config.alert_emails,
         alert_webhook_url=config.alert_webhook()))
+    hostnames = [cloudflare_edge.args.api_hostname, cloudflare_edge.args.webhook_hostname]
+    origin = origin_certificate(f"{env}-edge", hostnames, pulumi.ResourceOptions(parent=cloudflare_edge))
     logins = users.logins
     pulumi.export("environment", env)
     pulumi.export("databaseLogins", pulumi.Output.secret({
@@ -43,3 +49,5 @@ def build(config: StackConfig, manifest: Manifest, stacks: Stacks) -> None:
         "caKeyPem": logins.ca_key_pem}))
     pulumi.export("pgbouncerCaCertificate", logins.ca_cert_pem)
     pulumi.export("edge", {"api": cloudflare_edge.args.api_hostname, "webhook": cloudflare_edge.args.webhook_hostname})
+    pulumi.export("edgeOriginCertificate", pulumi.Output.secret({"certificate": origin.certificate,
+                                                                 "privateKey": origin.private_key}))
