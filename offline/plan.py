@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     doc |= estimates.sections(manifest)
     layers = {s.name: s.layer for s in lay.order() if s.name in asked}
     violations = guardrails.combined(
-        guardrails.evaluate(doc, guardrails.load_config(env)) if args.stack == env else [],
+        # A first preview runs per stack (nothing else exists yet); the whole environment is judged deployed.
+        guardrails.evaluate(doc, guardrails.load_config(env)) if args.stack == env and not args.preview else [],
         guardrails.evaluate_stacks(doc, {name: policy_configs.config(env, layer) for name, layer in layers.items()}))
     doc["policyViolations"] = guardrails.as_document(violations)
     report.render(doc, doc["stackOutputs"].get("shardAllocation") or [], out)

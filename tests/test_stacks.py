@@ -223,3 +223,13 @@ def test_a_first_preview_sees_the_stacks_own_outputs_unknown_and_its_reads_deplo
     assert "arn" not in secondary["outputs"] and "endpoint" not in secondary["outputs"]
     (instance,) = of_type(doc, "aws:rds/clusterInstance:ClusterInstance")
     assert instance["inputs"]["clusterIdentifier"] == "[unknown]"  # computed from the cluster's id
+
+
+def test_make_plan_preview_of_a_replicas_stack_passes_the_pack(tmp_path: Any) -> None:
+    import json
+
+    out = tmp_path / "preview.json"
+    assert plan.main(["--stack", "dev-us-east-1-replicas", "--preview", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["preview"] is True
+    assert {v["scope"] for v in doc["policyViolations"]} <= {"dev-us-east-1-replicas"}  # its own run only
