@@ -112,7 +112,11 @@ class EksCluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(
                 depends_on=[self.log_group, *cluster_grants])))
-        self.cluster_security_group_id = self.cluster.vpc_config.cluster_security_group_id
+        # The group EKS creates with the cluster: an output of the cluster, unknown until the cluster exists. Read
+        # it through the cluster's id so a first preview sees it as what it is (unknown, from the cluster) and not
+        # as an absent value, which would drop it, and the dependency on the cluster, from every input it feeds.
+        self.cluster_security_group_id: pulumi.Output[str] = pulumi.Output.all(
+            self.cluster.id, self.cluster.vpc_config.cluster_security_group_id).apply(lambda v: v[1])
         # Children of the cluster would inherit its `protect`; node groups and add-ons must stay replaceable.
         cluster_opts = child
 

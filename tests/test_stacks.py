@@ -233,3 +233,17 @@ def test_make_plan_preview_of_a_replicas_stack_passes_the_pack(tmp_path: Any) ->
     doc = json.loads(out.read_text())
     assert doc["preview"] is True
     assert {v["scope"] for v in doc["policyViolations"]} <= {"dev-us-east-1-replicas"}  # its own run only
+
+
+def test_the_first_preview_of_every_prod_stack_passes_the_pack(tmp_path: Any) -> None:
+    """`make plan PREVIEW=1`: each stack as its first `pulumi preview` sees it, the pack as its own run applies it."""
+    import json
+
+    out = tmp_path / "preview.json"
+    assert plan.main(["--stack", "prod", "--preview", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["preview"] is True and len(doc["stacks"]) == 13
+    assert not [v for v in doc["policyViolations"] if v["enforcement"] == "mandatory"]
+    # It is a first preview: ids of the stack's own resources are not known yet.
+    subnets = [r for r in doc["resources"] if r["type"] == "aws:ec2/subnet:Subnet"]
+    assert subnets and all(r["inputs"]["vpcId"] == "[unknown]" for r in subnets)

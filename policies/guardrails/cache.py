@@ -12,6 +12,7 @@ from pulumi_policy import ResourceValidationArgs, Severity
 
 from guardrails.core import MISSING, Meta, ResourceRule, StackRule, at_least, check, equals, get, is_true, present
 from guardrails.core import show as _show
+from guardrails.network import entries
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
@@ -34,7 +35,10 @@ def _authentication(props: Any, _args: ResourceValidationArgs) -> list[str]:
 
 
 def _security_groups(props: Any, _args: ResourceValidationArgs) -> list[str]:
-    groups = get(props, "securityGroupIds")
+    """At least one group is listed. During a first preview the list's entries are unknown (each the id of a
+    group the stack creates: an output of another resource, never a typed-in value), but its length is known,
+    and that is what this rule checks. A list unknown as a whole could be empty: it fails closed."""
+    groups = entries(props, "securityGroupIds")
     expect = "must list at least one security group (else the VPC's default group applies)"
     if groups is MISSING:
         return [f"securityGroupIds is not set; it {expect}"]

@@ -12,6 +12,9 @@ authenticated origin pulls stay enabled, and DNS records that point at an AWS lo
 Rows not implemented: none. Narrowed: C8 requires two distinct default pools but not that they sit in two
 AWS regions (pools name origins by hostname); C4's 0-RTT check applies to every zone, not only API zones.
 cloudflare.ZoneSettingsOverride (provider v5) is not used by the program and not checked.
+C8 is a stack rule (not a LoadBalancer resource rule) because pool ids are Cloudflare's, unknown until the
+pools exist: during a stack's first preview only the engine's property dependencies, which stack rules
+receive, say which pools a load balancer's defaultPools name (see _default_pools).
 """
 
 from __future__ import annotations
@@ -45,8 +48,10 @@ from guardrails.network import (
     PREFIX_LIST,
     SECURITY_GROUP,
     SECURITY_GROUP_RULE,
+    UNKNOWN_ENTRY,
     UNKNOWN_ID,
     Permission,
+    entries,
     is_world,
     items,
     known_id,
@@ -162,12 +167,55 @@ def _rate_limited(resources: Sequence[Any], config: Mapping[str, Any]) -> list[t
 # --- C8 load balancers, C9 pools ------------------------------------------------------------------------
 
 
-def _default_pools(props: Any, args: ResourceValidationArgs) -> list[str]:
-    pools = get(props, "defaultPools")
-    if pools is MISSING:
-        return ["defaultPools is not set; it must list at least 2 distinct pools"]
-    distinct = {str(p) for p in items(pools)}
-    return [] if len(distinct) >= 2 else [f"defaultPools must list at least 2 distinct pools (got {len(distinct)})"]
+_TWO_POOLS = "must list at least 2 distinct pools"
+
+
+def _default_pools(lb: Any) -> list[str]:
+    """At least two distinct default pools.
+
+    Pool ids are Cloudflare's, unknown until the pools exist, so during a first preview the entries of
+    defaultPools are unknown. Each unknown entry is resolved through the engine's property dependencies of
+    defaultPools: it was computed from a pool resource of the stack, and the distinct pools it names count (a
+    pool whose id is also listed known counts once). An unknown entry with no pool among the dependencies, or a
+    list unknown as a whole (its length not known either), cannot be verified and fails closed.
+    """
+    try:
+        listed = entries(lb.props, "defaultPools")
+    except UnknownValueError:
+        return ["defaultPools is unknown during preview; failing closed"]
+    if listed is MISSING:
+        return [f"defaultPools is not set; it {_TWO_POOLS}"]
+    known = {str(p) for p in listed if p is not UNKNOWN_ENTRY}
+    unknown = sum(1 for p in listed if p is UNKNOWN_ENTRY)
+    if not unknown:
+        return [] if len(known) >= 2 else [f"defaultPools {_TWO_POOLS} (got {len(known)})"]
+    dependencies = (getattr(lb, "property_dependencies", None) or {}).get("defaultPools") or []
+    pools = {d.urn for d in dependencies if d.resource_type == POOL and known_id(d) not in known}
+    if not pools:
+        return ["defaultPools is unknown during preview and depends on no pool of this stack; failing closed"]
+    distinct = len(known) + min(unknown, len(pools))
+    return [] if distinct >= 2 else [f"defaultPools {_TWO_POOLS} (got {distinct})"]
+
+
+# Checked on each load balancer's inputs as a resource rule would (the stack rule adds the dependencies).
+_LB_CHECKS = ResourceRule(
+    Meta("C8", "cloudflare-lb-failover-inputs", "", Severity.HIGH, mandatory=True, remediation=""),
+    (LOAD_BALANCER,), (check("fallbackPool", **present()), check("proxied", **is_true())))
+
+
+def _failover(resources: Sequence[Any], config: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """C8 over every load balancer of the stack: fallbackPool set (an unknown one is a pool's id: set), proxied,
+    and two distinct default pools (see _default_pools)."""
+    found: list[tuple[str, str | None]] = []
+    for lb in of_type(resources, LOAD_BALANCER):
+        args = ResourceValidationArgs(lb.resource_type, lb.props, lb.urn, lb.name, lb.opts, lb.provider, dict(config))
+        failures = _LB_CHECKS.failures(args)
+        try:
+            failures += _default_pools(lb)
+        except UnknownValueError:
+            failures.append("a value it depends on is unknown during preview; failing closed")
+        found.extend((f"{lb.name}: {f}", lb.urn) for f in failures)
+    return found
 
 
 def _origins_enabled(props: Any, args: ResourceValidationArgs) -> list[str]:
@@ -326,12 +374,11 @@ RULES: list[Rule] = [
         Meta("C7", "cloudflare-rate-limiting", "Every zone rate-limits requests", Severity.MEDIUM, mandatory=False,
              remediation="Add a zone ruleset in phase http_ratelimit covering the auth and API paths."),
         _rate_limited),
-    ResourceRule(
+    StackRule(
         Meta("C8", "cloudflare-lb-failover", "Cloudflare load balancers are proxied, with a fallback pool and at "
              "least two default pools", Severity.HIGH, mandatory=True,
              remediation="Set fallback_pool, default_pools with two or more regional pools, and proxied=True."),
-        (LOAD_BALANCER,), (check("fallbackPool", **present()), check("proxied", **is_true())),
-        custom=_default_pools),
+        _failover),
     ResourceRule(
         Meta("C9", "cloudflare-pool-monitored", "Pools are health-monitored and every origin is enabled",
              Severity.HIGH, mandatory=True,

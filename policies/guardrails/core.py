@@ -279,3 +279,21 @@ Rule = ResourceRule | StackRule
 
 def check(path: str, **spec: Any) -> Check:
     return Check(path=path, **spec)
+
+
+def dependencies(resource: Any, prop: str, *resource_types: str) -> list[Any]:
+    """The stack's resources of the given types the engine says ``prop``'s value came from (deduplicated).
+
+    During a stack's first preview an input computed from another resource's output is unknown; the policy
+    server still hands stack rules each input's property dependencies (top-level input -> the stack's
+    resources its value was computed from), so a rule can check the relation on that resource instead of the
+    value. ``prop`` may be a dotted path: dependencies are kept per top-level input. No types: all of them.
+    """
+    found = (getattr(resource, "property_dependencies", None) or {}).get(prop.split(".", 1)[0], [])
+    return list({d.urn: d for d in found if not resource_types or d.resource_type in resource_types}.values())
+
+
+def dependency(resource: Any, prop: str, *resource_types: str) -> Any:
+    """The one resource of the given types ``prop``'s value came from; None when there is none or several."""
+    found = dependencies(resource, prop, *resource_types)
+    return found[0] if len(found) == 1 else None

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
+from pulumi_policy.proxy import UnknownValueError
 
 from guardrails.core import (
     MISSING,
@@ -31,6 +32,7 @@ from guardrails.core import (
 from guardrails.core import (
     show as _show,
 )
+from guardrails.network import UNKNOWN_ENTRY, entries, known_id
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -149,6 +151,12 @@ def _no_public_ip(props: Any, _args: ResourceValidationArgs) -> list[str]:
 
 
 def _ebs_encrypted(props: Any, _args: ResourceValidationArgs) -> list[str]:
+    """Every EBS volume is encrypted (a literal, so an unknown ``encrypted`` fails closed) with a key set.
+
+    During a first preview ``ebs.kmsKeyId`` is unknown: it is computed from the region's EBS key, an output of
+    another resource. An unknown value cannot be a typed-in literal, so it counts as set, as the presence checks
+    of core.present() accept it; a missing or empty key is reported in every plan.
+    """
     mappings = get(props, "blockDeviceMappings")
     expect = "must define the root volume with ebs.encrypted 'true' and ebs.kmsKeyId (the AMI's may be unencrypted)"
     if mappings is MISSING:
@@ -164,7 +172,11 @@ def _ebs_encrypted(props: Any, _args: ResourceValidationArgs) -> list[str]:
             failures.append(f"blockDeviceMappings.{i}.ebs.encrypted is not set; it must be 'true'")
         elif not _is_true(encrypted):
             failures.append(f"blockDeviceMappings.{i}.ebs.encrypted must be 'true' (got {_show(encrypted)})")
-        if get(ebs, "kmsKeyId") in (MISSING, ""):
+        try:
+            key = get(ebs, "kmsKeyId")
+        except UnknownValueError:
+            continue  # an output of another resource (the region's EBS key): set, as K3's present() accepts
+        if key in (MISSING, ""):
             failures.append(f"blockDeviceMappings.{i}.ebs.kmsKeyId is not set; it must be a customer-managed key")
     return failures
 
@@ -172,26 +184,56 @@ def _ebs_encrypted(props: Any, _args: ResourceValidationArgs) -> list[str]:
 # --- stack checks ------------------------------------------------------------------------------------------
 
 def _private_nodes(resources: Sequence[Any], _config: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-    subnets = {(region_of(r), str(get(r.props, "id"))): r for r in resources
-               if r.resource_type == SUBNET and get(r.props, "id") is not MISSING}
+    """Every subnet a node group is placed in is a private subnet of the stack.
+
+    A subnet id known in the plan is looked up among the stack's subnets. During a first preview the ids are
+    unknown (the subnets do not exist yet): an unknown id is resolved through the engine's property
+    dependencies of ``subnetIds``, and each subnet resource it comes from must be private. An unknown id with no
+    subnet of the stack among its dependencies (or an unknown list) cannot be verified and fails closed.
+    """
+    subnets = {(region_of(r), sid): r for r in resources
+               if r.resource_type == SUBNET and (sid := known_id(r)) is not None}
     failures: list[tuple[str, str | None]] = []
+
+    def check_subnet(group: Any, subnet: Any, shown: str) -> None:
+        if get(subnet.props, "mapPublicIpOnLaunch") is True:
+            failures.append((f"{group.name}: subnet {subnet.name} ({shown}) has mapPublicIpOnLaunch true; "
+                             f"node groups must use private subnets", group.urn))
+        elif get(subnet.props, "tags.tier") == "public":
+            failures.append((f"{group.name}: subnet {subnet.name} ({shown}) is tagged tier=public; "
+                             f"node groups must use private subnets", group.urn))
+
     for group in (r for r in resources if r.resource_type == NODE_GROUP):
-        ids = get(group.props, "subnetIds")
-        if ids is MISSING or not _is_list(ids) or len(ids) == 0:
+        try:
+            listed = entries(group.props, "subnetIds")
+        except UnknownValueError:
+            listed = None
+        ids = None if listed is None else [] if listed is MISSING else \
+            [None if v is UNKNOWN_ENTRY else str(v) for v in listed]
+        dependencies = (getattr(group, "property_dependencies", None) or {}).get("subnetIds") or []
+        if ids is None or (None in ids and not dependencies):
+            failures.append((f"{group.name}: subnetIds is unknown during preview; failing closed", group.urn))
+            continue
+        if len(ids) == 0:
             failures.append((f"{group.name}: subnetIds is not set; it must list the stack's private subnets",
                              group.urn))
             continue
-        for subnet_id in ids:
-            subnet = subnets.get((region_of(group), str(subnet_id)))
+        for subnet_id in (i for i in ids if i is not None):
+            subnet = subnets.get((region_of(group), subnet_id))
             if subnet is None:
                 failures.append((f"{group.name}: subnet {subnet_id} is not a subnet of this stack, so it cannot be "
                                  f"verified private", group.urn))
-            elif get(subnet.props, "mapPublicIpOnLaunch") is True:
-                failures.append((f"{group.name}: subnet {subnet.name} ({subnet_id}) has mapPublicIpOnLaunch true; "
-                                 f"node groups must use private subnets", group.urn))
-            elif get(subnet.props, "tags.tier") == "public":
-                failures.append((f"{group.name}: subnet {subnet.name} ({subnet_id}) is tagged tier=public; "
-                                 f"node groups must use private subnets", group.urn))
+            else:
+                check_subnet(group, subnet, subnet_id)
+        if None not in ids:
+            continue
+        # Unknown ids: the engine says which resources they were computed from.
+        for source in sorted(dependencies, key=lambda d: d.urn):
+            if source.resource_type == SUBNET:
+                check_subnet(group, source, "id unknown during preview")
+            else:
+                failures.append((f"{group.name}: subnetIds depends on {source.name} ({source.resource_type}), not "
+                                 f"a subnet of this stack, so it cannot be verified private", group.urn))
     return failures
 
 

@@ -133,16 +133,34 @@ def decrypt_everywhere(policy: Any, path: str) -> list[str]:
     return found
 
 
+def _whole_policy(props: Any) -> Any:
+    """``props.policy``; None when the whole document is unknown during preview (see S8's docstring)."""
+    try:
+        return get(props, "policy")
+    except UnknownValueError:
+        return None
+
+
 def _iam_decrypt(props: Any, args: ResourceValidationArgs) -> list[str]:
+    """S8 checks each policy document where it is known.
+
+    A document the program builds from ARNs only known after apply (the region's KMS keys, the MSK cluster's
+    ARN with its UUID, subnet ids) is one JSON string, and during a first preview it is unknown as a whole:
+    nothing in the plan says what it will grant, and no property of another resource settles it. Such a
+    document is checked once known: `pulumi up` runs this rule on the resource's inputs when it registers,
+    after the resources it is built from exist and before AWS creates it, so a Decrypt on "*" still refuses the
+    update. A document the plan does show (a JSON string, or a mapping) is checked now, and a mapping with an
+    unknown member still fails closed, since an unknown could stand where a literal "*" would be.
+    """
     if args.resource_type == ROLE:
         found = []
         for i, inline in enumerate(items(get(props, "inlinePolicies"))):
-            policy = get(inline, "policy")
-            if policy is not MISSING:
+            policy = _whole_policy(inline)
+            if policy not in (MISSING, None):
                 found.extend(decrypt_everywhere(policy, f"inlinePolicies.{i}.policy"))
         return found
-    policy = get(props, "policy")
-    return [] if policy is MISSING else decrypt_everywhere(policy, "policy")
+    policy = _whole_policy(props)
+    return [] if policy in (MISSING, None) else decrypt_everywhere(policy, "policy")
 
 
 # --- secrets --------------------------------------------------------------------------------------------
@@ -153,12 +171,19 @@ def customer_managed(key: Any) -> bool:
 
 
 _CMK = "must be a customer managed KMS key (not alias/aws/...)"
+# S9 during a first preview: a kmsKeyId computed from another resource's output (the region's secrets key's ARN)
+# is unknown. It is set, and it cannot be an AWS managed alias: those are typed-in names (alias/aws/...), known in
+# every plan, and no resource can output one (AWS refuses to create aliases under alias/aws/). So an unknown key
+# passes, as core.present() lets presence checks accept it; a literal is checked in every plan.
 
 
 def _replica_keys(props: Any, args: ResourceValidationArgs) -> list[str]:
     found = []
     for i, replica in enumerate(items(get(props, "replicas"))):
-        key = get(replica, "kmsKeyId")
+        try:
+            key = get(replica, "kmsKeyId")
+        except UnknownValueError:
+            continue  # an output of another resource (a key's ARN): see the note at _CMK
         if key is MISSING:
             found.append(f"replicas.{i}.kmsKeyId is not set; it {_CMK}")
         elif not customer_managed(key):
@@ -231,7 +256,8 @@ RULES: list[Rule] = [
              "keys", Severity.LOW, mandatory=True,
              remediation="Set kms_key_id (and replicas[*].kms_key_id) to the region's secrets key.",
              mirrors=("CKV_AWS_149",)),
-        (SECRET,), (check("kmsKeyId", test=customer_managed, expect=_CMK, wrong="alias/aws/secretsmanager"),),
+        (SECRET,), (check("kmsKeyId", test=customer_managed, expect=_CMK, wrong="alias/aws/secretsmanager",
+                          unknown_ok=True),),
         custom=_replica_keys),
     StackRule(
         Meta("S10", "secretsmanager-secret-rotation", "Every secret has a rotation schedule", Severity.MEDIUM,

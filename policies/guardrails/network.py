@@ -63,6 +63,27 @@ def items(value: Any) -> list[Any]:
     return []
 
 
+UNKNOWN_ENTRY: Any = type("_UnknownEntry", (), {"__repr__": lambda self: "<unknown>"})()
+
+
+def entries(props: Any, key: str) -> Any:
+    """The list at ``props[key]`` with each entry unknown during preview as UNKNOWN_ENTRY; MISSING when absent.
+
+    Its length is known even when its entries are not (each one an output of another resource). A list that is
+    unknown as a whole raises UnknownValueError, as reading it does.
+    """
+    value = raw(props, key)
+    if value is MISSING or isinstance(value, str) or not isinstance(value, Sequence):
+        return value if value is MISSING else [value]
+    found = []
+    for i in range(len(value)):
+        try:
+            found.append(value[i])
+        except UnknownValueError:
+            found.append(UNKNOWN_ENTRY)
+    return found
+
+
 def raw(props: Any, key: str) -> Any:
     """``props[key]`` as the engine gave it (still proxied: unknown parts raise only when read), or MISSING."""
     if isinstance(props, Mapping) and key in props and props[key] is not None:

@@ -6,6 +6,11 @@ the facts it needs (Aurora max_connections per instance class, prices) are dupli
 
 Mandatory rules fail closed per resource: a value they read that is unknown during preview is reported as
 "<name>: <path> is unknown during preview; failing closed" rather than skipped.
+
+A stack's first preview knows none of its own computed outputs (ids, ARNs), so an input computed from one is
+unknown. Where the engine's property dependencies name the one resource such a value comes from (a subnet's
+vpcId -> its Vpc, a kmsKeyId -> its kms Key), the rule checks the relation on that resource instead
+(``_resolved``, ``guardrails.core.dependency``), and fails closed only when the dependencies do not settle it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,22 @@ from typing import Any
 from pulumi_policy import Severity
 from pulumi_policy.proxy import UnknownValueError
 
-from guardrails.core import MISSING, Check, Meta, StackRule, at_least, check, equals, get, is_true, present, region_of
+from guardrails.core import (
+    MISSING,
+    Check,
+    Meta,
+    StackRule,
+    at_least,
+    check,
+    dependencies,
+    dependency,
+    equals,
+    get,
+    is_true,
+    plain_all,
+    present,
+    region_of,
+)
 
 Finding = tuple[str, str | None]
 
@@ -461,13 +481,31 @@ def _tiling(groups: Any, n: int) -> list[str]:
 # ------------------------------------------------------------------------ P3, P4, P9: global clusters
 
 
+def _resolved(read: _Reader, resource: Any, path: str, source_type: str, source_path: str) -> Any:
+    """The value at path; when it is unknown (a computed output during preview), source_path of the one
+    source_type resource the engine says it came from (a member's globalClusterIdentifier -> its
+    GlobalCluster's globalClusterIdentifier input, an instance's clusterIdentifier -> its cluster's). Fails
+    closed (UNKNOWN, recorded) when the dependencies do not settle it or the source's value is unknown too.
+    """
+    value = read.peek(resource, path)
+    if value is not UNKNOWN:
+        return value
+    source = dependency(resource, path, source_type)
+    own = read.peek(source, source_path) if source is not None else UNKNOWN
+    return own if _known(own) else read.unknown(resource, path)
+
+
+def _global_id(read: _Reader, cluster: Any) -> Any:
+    return _resolved(read, cluster, "globalClusterIdentifier", GLOBAL_CLUSTER, "globalClusterIdentifier")
+
+
 def _global_members(read: _Reader, resources: Sequence[Any]) -> list[tuple[Any, Any, list[Any]]]:
     """[(global cluster, its globalClusterIdentifier, member clusters)]."""
     clusters = _of(resources, CLUSTER)
     result = []
     for gc in _of(resources, GLOBAL_CLUSTER):
         gid = read(gc, "globalClusterIdentifier")
-        members = [c for c in clusters if _known(gid) and read(c, "globalClusterIdentifier") == gid]
+        members = [c for c in clusters if _known(gid) and _global_id(read, c) == gid]
         result.append((gc, gid, members))
     return result
 
@@ -478,13 +516,16 @@ def _is_primary(read: _Reader, cluster: Any) -> bool | None:
 
 
 def _topology(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    """P3. A primary's globalClusterIdentifier is the GlobalCluster's output, unknown at the stack's first
+    preview: the member then belongs to the one GlobalCluster it depends on (``_global_id``); P4 and P14 group
+    members the same way, and P4 maps unknown instance clusterIdentifiers to their cluster likewise."""
     read = _Reader()
     found: list[Finding] = []
     approved = _approved(config)
     globals_ = _global_members(read, resources)
     known_ids = {gid for _, gid, _ in globals_}
     for cluster in _of(resources, CLUSTER):
-        gid = read(cluster, "globalClusterIdentifier")
+        gid = _global_id(read, cluster)
         if isinstance(gid, str) and gid and gid not in known_ids:
             found.append((f"{cluster.name}: globalClusterIdentifier {gid} names no GlobalCluster in the stack",
                           cluster.urn))
@@ -565,7 +606,7 @@ def _promotion_headroom(resources: Sequence[Any], config: Mapping[str, Any]) -> 
     def classes(cluster: Any) -> list[tuple[Any, Any]]:
         ident = read(cluster, "clusterIdentifier")
         return [(i, read(i, "instanceClass")) for i in instances if _known(ident)
-                and read(i, "clusterIdentifier") == ident]
+                and _resolved(read, i, "clusterIdentifier", CLUSTER, "clusterIdentifier") == ident]
 
     region_pairs: dict[tuple[Any, Any], list[str]] = defaultdict(list)
     for _gc, gid, members in _global_members(read, resources):
@@ -626,7 +667,7 @@ def _replacement_guard(resources: Sequence[Any], config: Mapping[str, Any]) -> l
     found: list[Finding] = []
     needed = ("globalClusterIdentifier", "replicationSourceIdentifier")
     for cluster in _of(resources, CLUSTER):
-        gid = read(cluster, "globalClusterIdentifier")
+        gid = _global_id(read, cluster)  # at a first preview, from the one GlobalCluster it joins
         if not _known(gid) or gid == "":
             continue
         ignored = list(getattr(cluster.opts, "ignore_changes", None) or [])
@@ -644,7 +685,11 @@ _KEY_PROPS = ("kmsKeyId", "kmsKeyArn", "encryptionAtRestKmsKeyArn", "performance
 
 
 def _key_refs(read: _Reader, resource: Any, node: Any, path: str, region: Any) -> list[tuple[str, Any, Any]]:
-    """(path, key ARN, region it must be in) for every KMS key reference under node."""
+    """(path, key ARN or the kms Key it comes from, region it must be in) for every KMS key reference under node.
+
+    A reference unknown during preview (the ARN of a key the stack creates) is the one kms Key the engine's
+    property dependencies name for its top-level input; with none, or several, it fails closed.
+    """
     refs: list[tuple[str, Any, Any]] = []
     if isinstance(node, Mapping):
         try:
@@ -657,7 +702,11 @@ def _key_refs(read: _Reader, resource: Any, node: Any, path: str, region: Any) -
                 value = node[key]
             except UnknownValueError:
                 if key in _KEY_PROPS:
-                    read.unknown(resource, f"{path}{key}")
+                    source = dependency(resource, f"{path}{key}", KMS_KEY)
+                    if source is None:
+                        read.unknown(resource, f"{path}{key}")
+                    else:
+                        refs.append((f"{path}{key}", source, region))
                 continue
             if key in _KEY_PROPS and isinstance(value, str):
                 refs.append((f"{path}{key}", value, region))
@@ -674,6 +723,7 @@ def _key_refs(read: _Reader, resource: Any, node: Any, path: str, region: Any) -
 
 
 def _kms_regions(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    """P5. A key ARN unknown at the first preview is checked as the region of the kms Key it comes from."""
     read = _Reader()
     found: list[Finding] = []
     for resource in resources:
@@ -681,6 +731,19 @@ def _kms_regions(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Fi
             continue
         region = read.region(resource)
         for path, arn, want in _key_refs(read, resource, resource.props, "", region):
+            if not isinstance(arn, str):  # the kms Key an unknown reference comes from
+                if want is UNKNOWN:
+                    continue
+                key_region = read.region(arn)
+                whose = "the replica's" if path.startswith("replicas.") else "the resource's"
+                if want is None or key_region is None:
+                    found.append((f"{resource.name}: {path} (key {arn.name}) cannot be checked: "
+                                  f"{'the resource' if want is None else 'the key'} has no determinable region",
+                                  resource.urn))
+                elif key_region is not UNKNOWN and key_region != want:
+                    found.append((f"{resource.name}: {path} comes from key {arn.name} in {key_region}, not "
+                                  f"{whose} region {want}", resource.urn))
+                continue
             parts = arn.split(":")
             if not arn.startswith("arn:") or len(parts) < 6 or parts[2] != "kms" or want is UNKNOWN:
                 continue
@@ -707,7 +770,41 @@ def _server_properties(text: str) -> dict[str, str]:
     return props
 
 
+def _client_subnets(read: _Reader, cluster: Any, zones: Mapping[str, Any]) -> tuple[list[Any] | None, list[Any]]:
+    """(clientSubnets as read, or None when unsettled; the zone of each that resolves to a subnet of the stack).
+
+    During the first preview the subnet ids are unknown; when the Subnets the engine names for
+    brokerNodeGroupInfo are exactly as many as the unknown ids, they are those subnets (their zones are
+    inputs). Otherwise an unknown id fails closed.
+    """
+    path = "brokerNodeGroupInfo.clientSubnets"
+    info = read(cluster, "brokerNodeGroupInfo")
+    try:
+        value = info.get("clientSubnets") if isinstance(info, Mapping) else info  # the list, not its elements
+    except UnknownValueError:
+        value = read.unknown(cluster, path)
+    if value is None or value is MISSING or value is UNKNOWN or isinstance(value, str) \
+            or not isinstance(value, Sequence):
+        return [], []
+    subnets = [read.peek(cluster, f"{path}.{i}") for i in range(len(value))]
+    azs = [zones[s] for s in subnets if isinstance(s, str) and s in zones and isinstance(zones[s], str)]
+    unknown = [i for i, s in enumerate(subnets) if s is UNKNOWN]
+    if not unknown:
+        return subnets, azs
+    sources = dependencies(cluster, path, SUBNET)
+    if len(sources) != len(unknown):
+        read.unknown(cluster, path)
+        return None, []
+    for subnet in sources:
+        zone = read(subnet, "availabilityZoneId")
+        if isinstance(zone, str):
+            azs.append(zone)
+    return subnets, azs
+
+
 def _msk_layout(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    """P6. At the first preview subnet ids and the configuration ARN are unknown: the zones are those of the
+    Subnets brokerNodeGroupInfo depends on, the settings those of the msk Configuration configurationInfo does."""
     read = _Reader()
     found: list[Finding] = []
     configurations = {arn: c for c in _of(resources, MSK_CONFIGURATION)
@@ -716,30 +813,32 @@ def _msk_layout(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Fin
              if isinstance(sid := read.peek(s, "id"), str)}
     for cluster in _of(resources, MSK_CLUSTER):
         brokers = read(cluster, "numberOfBrokerNodes")
-        subnets = read.items(cluster, "brokerNodeGroupInfo.clientSubnets")
+        subnets, azs = _client_subnets(read, cluster, zones)
         if brokers is MISSING:
             found.append((f"{cluster.name}: numberOfBrokerNodes is not set", cluster.urn))
         if not subnets and read(cluster, "brokerNodeGroupInfo.clientSubnets") is MISSING:
             found.append((f"{cluster.name}: brokerNodeGroupInfo.clientSubnets is not set", cluster.urn))
-        elif subnets and UNKNOWN not in subnets:
+        elif subnets:
             if isinstance(brokers, int) and brokers % len(subnets):
                 found.append((f"{cluster.name}: numberOfBrokerNodes {brokers} is not a multiple of the "
                               f"{len(subnets)} brokerNodeGroupInfo.clientSubnets", cluster.urn))
             if _prod(config) and len(subnets) < 3:
                 found.append((f"{cluster.name}: brokerNodeGroupInfo.clientSubnets has {len(subnets)} subnets; prod "
                               "needs at least 3", cluster.urn))
-            azs = [zones[s] for s in subnets if s in zones and isinstance(zones[s], str)]
             if len(set(azs)) < len(azs):
                 found.append((f"{cluster.name}: brokerNodeGroupInfo.clientSubnets share availability zones "
                               f"({', '.join(azs)}); each must be in its own zone", cluster.urn))
-        arn = read(cluster, "configurationInfo.arn")
-        if arn is UNKNOWN:
-            continue
+        arn = read.peek(cluster, "configurationInfo.arn")
         if arn is MISSING:
             found.append((f"{cluster.name}: configurationInfo.arn is not set; default.replication.factor and "
                           "min.insync.replicas cannot be verified", cluster.urn))
             continue
-        configuration = configurations.get(arn)
+        # Unknown during the first preview: the configuration the engine says it comes from.
+        configuration = configurations.get(arn) if arn is not UNKNOWN \
+            else dependency(cluster, "configurationInfo", MSK_CONFIGURATION)
+        if arn is UNKNOWN and configuration is None:
+            read.unknown(cluster, "configurationInfo.arn")
+            continue
         if configuration is None:
             found.append((f"{cluster.name}: configurationInfo.arn {arn} names no msk Configuration in the stack",
                           cluster.urn))
@@ -919,6 +1018,7 @@ def _network(cidr: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
 
 
 def _address_plan(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    """P12. At the first preview a subnet's vpcId is unknown: it is checked against the one Vpc it depends on."""
     read = _Reader()
     found: list[Finding] = []
     vpcs: list[tuple[Any, Any]] = []
@@ -937,18 +1037,24 @@ def _address_plan(resources: Sequence[Any], config: Mapping[str, Any]) -> list[F
                 found.append((f"{a.name}, {b.name}: cidrBlock {net_a} and {net_b} overlap; VPC ranges must be "
                               "pairwise disjoint", a.urn))
     by_id = {vid: (vpc, net) for vpc, net in vpcs if isinstance(vid := read.peek(vpc, "id"), str)}
+    by_urn = {vpc.urn: (vpc, net) for vpc, net in vpcs}
     zones: dict[str, set[str]] = defaultdict(set)
     for subnet in _of(resources, SUBNET):
-        vpc_id, cidr = read(subnet, "vpcId"), read(subnet, "cidrBlock")
-        if not _known(vpc_id) or cidr is UNKNOWN:
+        vpc_id, cidr = read.peek(subnet, "vpcId"), read(subnet, "cidrBlock")
+        # During the first preview the VPC's id is unknown: the subnet is in the one Vpc its vpcId came from.
+        source = dependency(subnet, "vpcId", VPC) if vpc_id is UNKNOWN else None
+        if vpc_id is UNKNOWN and (source is None or source.urn not in by_urn):
+            read.unknown(subnet, "vpcId")  # another stack's VPC, several, or one of unknown range: fail closed
+            source = None
+        if (not _known(vpc_id) and source is None) or cidr is UNKNOWN:
             if vpc_id is MISSING:
                 found.append((f"{subnet.name}: vpcId is not set", subnet.urn))
             continue
-        if vpc_id not in by_id:
+        if source is None and vpc_id not in by_id:
             found.append((f"{subnet.name}: vpcId {vpc_id} names no ec2 Vpc in the stack; its range cannot be "
                           "verified", subnet.urn))
             continue
-        vpc, vpc_net = by_id[vpc_id]
+        vpc, vpc_net = by_urn[source.urn] if source is not None else by_id[vpc_id]
         network = _network(cidr)
         if network is None:
             found.append((f"{subnet.name}: cidrBlock {cidr!r} is not a valid CIDR", subnet.urn))
@@ -975,45 +1081,76 @@ _CIDR_SOURCES = ("cidrIpv4", "cidrIpv6", "prefixListId")
 _INLINE_CIDRS = ("cidrBlocks", "ipv6CidrBlocks", "prefixListIds")
 
 
+def _group_at(read: _Reader, resource: Any, path: str, groups: Mapping[str, Any], data: set[str]) -> Any:
+    """The security group a reference at path names: the stack's group with that id, MISSING, the id itself
+    when no group of the stack has it, or, when it is unknown during preview, the one SecurityGroup the
+    engine says it came from. A value computed only from resources that are no SecurityGroup and depend on
+    no data-tier group (the group EKS creates for a cluster) is no group of the stack, like a known foreign
+    id. Anything else (no dependencies, several groups) is UNKNOWN and fails closed.
+    """
+    value = read.peek(resource, path)
+    if value is UNKNOWN:
+        sources = dependencies(resource, path)
+        groups_of = [d for d in sources if d.resource_type == SECURITY_GROUP]
+        if len(groups_of) == 1:
+            return groups_of[0]
+        if sources and not groups_of and not any(
+                d.urn in data for s in sources for d in getattr(s, "dependencies", None) or []):
+            return f"<a group {', '.join(s.name for s in sources)} creates>"
+        return read.unknown(resource, path)
+    if isinstance(value, str):
+        return groups.get(value, value)
+    return MISSING
+
+
 def _tier_reachability(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    """Ingress to data tiers. A group's id is unknown until the group exists: during the first preview a rule's
+    securityGroupId and its source are read as the group the engine says each came from. An address source
+    (CIDR, prefix list) on a data tier is a violation whatever its value, so an unknown one is reported as such.
+    """
     read = _Reader()
     found: list[Finding] = []
-    groups = {sid: sg for sg in _of(resources, SECURITY_GROUP) if isinstance(sid := read.peek(sg, "id"), str)}
-    data = {sid for sid, sg in groups.items() if read(sg, "tags.tier") == "data"}
+    security_groups = _of(resources, SECURITY_GROUP)
+    groups = {sid: sg for sg in security_groups if isinstance(sid := read.peek(sg, "id"), str)}
+    data = {sg.urn for sg in security_groups if read(sg, "tags.tier") == "data"}
 
-    def source_problem(target: str, source: Any) -> str | None:
-        if source == target:
+    def source_problem(target: Any, source: Any) -> str | None:
+        if source is target:
             return None  # a group admitting itself (MSK brokers replicate among themselves)
-        if source not in groups:
+        if isinstance(source, str):
             return f"references {source}, which is no security group in the stack; its tier cannot be verified"
-        if source in data:
-            return f"admits data-tier group {groups[source].name}; data tiers must not reach each other"
+        if source.urn in data:
+            return f"admits data-tier group {source.name}; data tiers must not reach each other"
         return None
 
     for rule in _of(resources, INGRESS_RULE, SG_RULE):
         if rule.resource_type == SG_RULE and read(rule, "type") != "ingress":
             continue
-        target = read(rule, "securityGroupId")
-        if target is UNKNOWN or (isinstance(target, str) and target not in data):
+        target = _group_at(read, rule, "securityGroupId", groups, data)
+        if not _known(target) or isinstance(target, str) or target.urn not in data:
             continue
-        if target is MISSING:
-            continue
-        where = f"ingress to data-tier group {groups[target].name}"
+        where = f"ingress to data-tier group {target.name}"
         paths = _CIDR_SOURCES if rule.resource_type == INGRESS_RULE else ("cidrBlocks", "ipv6CidrBlocks",
                                                                           "prefixListIds")
         for path in paths:
-            value = read(rule, path)
-            if value is not MISSING and value is not UNKNOWN and value not in ([], ""):
-                found.append((f"{rule.name}: {where} via {path} {value!r}; data tiers admit only "
+            value = read.peek(rule, path)
+            if value is UNKNOWN:
+                found.append((f"{rule.name}: {where} via {path} (unknown until apply); data tiers admit only "
+                              "referencedSecurityGroupId", rule.urn))
+            elif value is not MISSING and value not in ([], ""):
+                try:
+                    shown = plain_all(value)
+                except UnknownValueError:
+                    shown = "<unknown>"
+                found.append((f"{rule.name}: {where} via {path} {shown!r}; data tiers admit only "
                               "referencedSecurityGroupId", rule.urn))
         source_path = "referencedSecurityGroupId" if rule.resource_type == INGRESS_RULE else "sourceSecurityGroupId"
-        source = read(rule, source_path)
-        if read(rule, "self") is True:
-            source = target
-        if isinstance(source, str) and (problem := source_problem(target, source)):
+        source = target if read(rule, "self") is True else _group_at(read, rule, source_path, groups, data)
+        if _known(source) and (problem := source_problem(target, source)):
             found.append((f"{rule.name}: {where} {source_path} {problem}", rule.urn))
-    for sid in sorted(data):
-        sg = groups[sid]
+    for sg in security_groups:
+        if sg.urn not in data:
+            continue
         for i, entry in enumerate(read.items(sg, "ingress")):
             if not isinstance(entry, Mapping):
                 continue
@@ -1023,7 +1160,7 @@ def _tier_reachability(resources: Sequence[Any], config: Mapping[str, Any]) -> l
                     found.append((f"{sg.name}: ingress.{i}.{path} {list(value)!r} admits addresses; data tiers "
                                   "admit only security-group references", sg.urn))
             for source in read.items(sg, f"ingress.{i}.securityGroups"):
-                if isinstance(source, str) and (problem := source_problem(sid, source)):
+                if isinstance(source, str) and (problem := source_problem(sg, groups.get(source, source))):
                     found.append((f"{sg.name}: ingress.{i}.securityGroups {problem}", sg.urn))
     return read.findings + found
 
@@ -1072,6 +1209,17 @@ def _derived_from_random(resource: Any, path: str) -> bool:
     return any(d.resource_type == RANDOM_PASSWORD for d in dependencies.get(path.split(".", 1)[0], []))
 
 
+def _pending_random(read: _Reader, resource: Any, path: str) -> bool:
+    """Whether the engine says the value came from a RandomPassword whose result is not known yet.
+
+    In a stack's first preview the RandomPassword does not exist, so its result is unknown (or absent) and
+    the credential shows masked; the dependency, not the value, then says it is generated. A literal has no
+    such dependency, so it still fails.
+    """
+    return any(not isinstance(read.peek(d, "result"), str)
+               for d in dependencies(resource, path, RANDOM_PASSWORD))
+
+
 def _read_from_stack(resource: Any, path: str) -> bool:
     """Whether the engine says the value came from another stack's outputs (a StackReference).
 
@@ -1100,10 +1248,12 @@ def _plaintext_credentials(read: _Reader, resources: Sequence[Any]) -> list[Find
             for where, value in _credential_values(read, r, path):
                 if _read_from_stack(r, path):
                     continue
-                if relation == "is" and (value not in generated or not _derived_from_random(r, path)):
+                pending = _pending_random(read, r, path)
+                if relation == "is" and ((value not in generated and not pending)
+                                         or not _derived_from_random(r, path)):
                     found.append((f"{r.name}: {where} is a plaintext value, not a random.RandomPassword result; "
                                   "generate the credential in the stack so it stays a Pulumi secret", r.urn))
-                elif relation == "embeds" and (not any(g in value for g in generated)
+                elif relation == "embeds" and ((not any(g in value for g in generated) and not pending)
                                                or not _derived_from_random(r, path)):
                     found.append((f"{r.name}: {where} holds no random.RandomPassword result; build the secret "
                                   "from a generated password, never a plaintext value", r.urn))
@@ -1119,6 +1269,8 @@ def _plaintext_credentials(read: _Reader, resources: Sequence[Any]) -> list[Find
 
 
 def _credentials(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    """P14. At the first preview a RandomPassword's result is unknown: a credential that depends on it is
+    generated (``_pending_random``); one that does not is still plaintext."""
     read = _Reader()
     found: list[Finding] = _plaintext_credentials(read, resources)
     for rg in _of(resources, REPLICATION_GROUP):
@@ -1139,7 +1291,7 @@ def _credentials(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Fi
         if not isinstance(group, str):
             continue
         groups_seen.add(group)
-        for member in members.get(read(cluster, "globalClusterIdentifier"), []):
+        for member in members.get(_global_id(read, cluster), []):
             region = read.region(member)
             if _is_primary(read, member) is False and isinstance(region, str):
                 secondaries[group].add(region)

@@ -20,6 +20,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from guardrails import aurora, cache, eks, kafka
 from guardrails.core import ResourceRule, Rule, StackRule, get
+from offline import environment as offline_environment
+from offline import guardrails
 from tests.plan_helpers import of_type
 from tests.policies.harness import baseline, plan_resources, stack_violations, violations, with_value, without
 
@@ -526,8 +528,78 @@ def test_k9_node_group_without_subnets_fails(value: list[str] | None, prod_plan:
 def test_k9_fails_closed_on_unknown_subnets(prod_plan: Any) -> None:
     doc = copy.deepcopy(prod_plan)
     _set_both(of_type(doc, eks.NODE_GROUP)[0], "subnetIds", UNKNOWN_STRING_VALUE)
+    group = of_type(doc, eks.NODE_GROUP)[0]
     assert stack_violations(stack_rule("eks-private-nodes"), plan_resources(doc)) == [
-        "[K9] a value it depends on is unknown during preview; failing closed"]
+        f"[K9] {group['name']}: subnetIds is unknown during preview; failing closed"]
+
+
+# --- a first preview: the stack's own resources do not exist yet -------------------------------------------------
+
+def _evaluate(doc: dict[str, Any], ids: tuple[str, ...] = ("K9", "K13", "E10")) -> list[str]:
+    return [v.message for v in guardrails.evaluate(doc, guardrails.load_config("dev-infra"))
+            if v.id in ids and v.enforcement == "mandatory"]
+
+
+@pytest.fixture(scope="module")
+def infra_preview() -> dict[str, Any]:
+    """dev-us-east-1 as its first `pulumi preview` sees it: ids, ARNs and key references unknown."""
+    return offline_environment.document_of("dev-us-east-1", preview=True)
+
+
+def _first(doc: dict[str, Any], type_token: str, name: str | None = None) -> dict[str, Any]:
+    return next(r for r in doc["resources"] if r["type"] == type_token and name in (None, r["name"]))
+
+
+def test_k9_k13_e10_pass_the_first_preview(infra_preview: dict[str, Any]) -> None:
+    assert infra_preview["preview"]
+    group = _first(infra_preview, eks.NODE_GROUP)
+    assert set(group["inputs"]["subnetIds"]) == {"[unknown]"} and group["propertyDependencies"]["subnetIds"]
+    template = _first(infra_preview, eks.LAUNCH_TEMPLATE)
+    assert template["inputs"]["blockDeviceMappings"][0]["ebs"]["kmsKeyId"] == "[unknown]"
+    assert _first(infra_preview, cache.REPLICATION_GROUP)["inputs"]["securityGroupIds"] == ["[unknown]"]
+    assert _evaluate(infra_preview) == []
+
+
+def test_k9_resolves_unknown_subnets_to_the_subnets_they_come_from(infra_preview: dict[str, Any]) -> None:
+    doc = copy.deepcopy(infra_preview)
+    group = _first(doc, eks.NODE_GROUP)
+    public = next(r for r in doc["resources"] if r["type"] == eks.SUBNET and r["name"].split("-")[1] == "public")
+    group["propertyDependencies"]["subnetIds"] = [*group["propertyDependencies"]["subnetIds"][:2], public["urn"]]
+    assert _evaluate(doc, ("K9",)) == [
+        f"[K9] {group['name']}: subnet {public['name']} (id unknown during preview) is tagged tier=public; "
+        "node groups must use private subnets"]
+    _set_both(public, "mapPublicIpOnLaunch", True)
+    _set_both(public, "tags", {**public["inputs"]["tags"], "tier": "private"})
+    assert _evaluate(doc, ("K9",)) == [
+        f"[K9] {group['name']}: subnet {public['name']} (id unknown during preview) has mapPublicIpOnLaunch true; "
+        "node groups must use private subnets"]
+    key = _first(doc, "aws:kms/key:Key")
+    group["propertyDependencies"]["subnetIds"] = [key["urn"]]
+    assert _evaluate(doc, ("K9",)) == [
+        f"[K9] {group['name']}: subnetIds depends on {key['name']} (aws:kms/key:Key), not a subnet of this stack, "
+        "so it cannot be verified private"]
+    del group["propertyDependencies"]["subnetIds"]
+    assert _evaluate(doc, ("K9",)) == [f"[K9] {group['name']}: subnetIds is unknown during preview; failing closed"]
+
+
+def test_k13_e10_still_fail_at_the_first_preview(infra_preview: dict[str, Any]) -> None:
+    doc = copy.deepcopy(infra_preview)
+    template = _first(doc, eks.LAUNCH_TEMPLATE)
+    ebs = template["inputs"]["blockDeviceMappings"][0]["ebs"]
+    ebs["encrypted"] = "false"
+    del ebs["kmsKeyId"]
+    group = _first(doc, cache.REPLICATION_GROUP)
+    group["inputs"]["securityGroupIds"] = []
+    assert _evaluate(doc, ("K13", "E10")) == [
+        f"[E10] {group['name']}: securityGroupIds {E10} (got [])",
+        f"[K13] {template['name']}: blockDeviceMappings.0.ebs.encrypted must be 'true' (got 'false')",
+        f"[K13] {template['name']}: blockDeviceMappings.0.ebs.kmsKeyId is not set; it must be a customer-managed "
+        "key"]
+    ebs["encrypted"] = "[unknown]"  # a literal the preview cannot show: still fails closed
+    group["inputs"]["securityGroupIds"] = "[unknown]"  # unknown as a whole: it could be empty
+    assert _evaluate(doc, ("K13", "E10")) == [
+        f"[E10] {group['name']}: a value it depends on is unknown during preview; failing closed",
+        f"[K13] {template['name']}: a value it depends on is unknown during preview; failing closed"]
 
 
 # --- the real plans ---------------------------------------------------------------------------------------------

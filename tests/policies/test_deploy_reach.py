@@ -188,6 +188,38 @@ def test_an_unknown_reference_without_dependencies_fails_closed(plan: Plan) -> N
         "the runner cannot reach the private API"])
 
 
+@pytest.fixture(scope="module")
+def infra_preview() -> dict[str, Any]:
+    """dev-us-east-1 as the program declares it, at its first `pulumi preview` (its own resources not created)."""
+    from offline import environment
+
+    return environment.document_of("dev-us-east-1", preview=True)
+
+
+def _p16(doc: dict[str, Any]) -> list[str]:
+    return [v.message for v in guardrails.evaluate(doc, guardrails.load_config("dev-infra")) if v.id == "P16"]
+
+
+def test_the_programs_region_complies_at_its_first_preview(infra_preview: dict[str, Any]) -> None:
+    rule = next(r for r in infra_preview["resources"] if r["name"] == "use1-eks-api-from-deploy-runner")
+    cluster = next(r for r in infra_preview["resources"] if r["type"] == EKS)
+    # The cluster security group is an output of the cluster: unknown, and the engine says where it comes from.
+    assert rule["inputs"]["securityGroupId"] == "[unknown]"
+    assert rule["propertyDependencies"]["securityGroupId"] == [cluster["urn"]]
+    assert _p16(infra_preview) == []
+
+
+def test_the_programs_region_still_fails_at_its_first_preview(infra_preview: dict[str, Any]) -> None:
+    doc = copy.deepcopy(infra_preview)
+    rule = next(r for r in doc["resources"] if r["name"] == "use1-eks-api-from-deploy-runner")
+    del rule["propertyDependencies"]["securityGroupId"]
+    assert _p16(doc) == sorted([
+        "[P16] use1-eks-api-from-deploy-runner: securityGroupId is unknown during preview; failing closed",
+        "[P16] use1-eks: no ingress rule admits the deploy runner use1-deploy-runner's security group "
+        "(dev-use1-deploy-runner) to the cluster security group (vpcConfig.clusterSecurityGroupId) on TCP 443; "
+        "the runner cannot reach the private API"])
+
+
 def test_a_stack_without_clusters_needs_no_runner(plan: Plan) -> None:
     plan.remove(EKS, "aps1-eks").remove(MSK, "aps1-kafka").remove(PROJECT, RUNNER_PROJECT)
     assert violations(plan) == []

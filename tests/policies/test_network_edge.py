@@ -19,6 +19,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from guardrails import cloudflare, kms_secrets, load_balancers, network
 from guardrails.core import ResourceRule, StackRule
+from offline import environment, guardrails
 from tests.plan_helpers import of_type
 from tests.policies.harness import plan_resources, stack_resource, stack_violations, violations
 
@@ -436,8 +437,16 @@ def test_iam_policies_do_not_decrypt_with_every_key(prod_plan: Doc) -> None:
     assert failures("iam-no-kms-decrypt-on-all-keys", kms_secrets.ROLE_POLICY, {"role": "r"}) == []
     assert failures("iam-no-kms-decrypt-on-all-keys", kms_secrets.ROLE_POLICY, {**eks, "policy": "{"}) == [
         "[S8] subject: policy must be a JSON policy document (got '{')"]
+    # A document built from ARNs only known after apply is unknown as a whole at a first preview: checked once
+    # known (at `pulumi up`, before the role policy is created); a document with an unknown member fails closed.
     assert failures("iam-no-kms-decrypt-on-all-keys", kms_secrets.ROLE_POLICY,
-                    {**eks, "policy": UNKNOWN_STRING_VALUE}) == [f"[S8] subject: {FAIL_CLOSED}"]
+                    {**eks, "policy": UNKNOWN_STRING_VALUE}) == []
+    hidden = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": UNKNOWN_STRING_VALUE}]}
+    assert failures("iam-no-kms-decrypt-on-all-keys", kms_secrets.ROLE_POLICY, {**eks, "policy": hidden}) == [
+        f"[S8] subject: {FAIL_CLOSED}"]
+    assert failures("iam-no-kms-decrypt-on-all-keys", kms_secrets.ROLE, {"inlinePolicies": [
+        {"name": "p", "policy": UNKNOWN_STRING_VALUE}]}) == []
     role = {"assumeRolePolicy": "{}", "inlinePolicies": [
         {"name": "p", "policy": _policy({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})}]}
     assert failures("iam-no-kms-decrypt-on-all-keys", kms_secrets.ROLE, role) == [
@@ -455,8 +464,16 @@ def test_secret_replicas_use_customer_managed_keys(prod_plan: Doc) -> None:
     assert failures("secretsmanager-secret-cmk", kms_secrets.SECRET, secret) == [
         "[S9] subject: replicas.0.kmsKeyId must be a customer managed KMS key (not alias/aws/...) (got "
         "'arn:aws:kms:eu-west-1:1:alias/aws/secretsmanager')"]
+    # Unknown during a first preview: an output of another resource (the secrets key's ARN), never an AWS
+    # managed alias, which is a literal and is checked in every plan.
     secret["replicas"][0]["kmsKeyId"] = UNKNOWN_STRING_VALUE
-    assert failures("secretsmanager-secret-cmk", kms_secrets.SECRET, secret) == [f"[S9] subject: {FAIL_CLOSED}"]
+    assert failures("secretsmanager-secret-cmk", kms_secrets.SECRET, secret) == []
+    unknown_key = {**secret, "kmsKeyId": UNKNOWN_STRING_VALUE}
+    assert failures("secretsmanager-secret-cmk", kms_secrets.SECRET, unknown_key) == []
+    aws_managed = {**secret, "kmsKeyId": "alias/aws/secretsmanager"}
+    assert failures("secretsmanager-secret-cmk", kms_secrets.SECRET, aws_managed) == [
+        "[S9] subject: kmsKeyId must be a customer managed KMS key (not alias/aws/...) (got "
+        "'alias/aws/secretsmanager')"]
 
 
 def test_secrets_without_rotation_are_reported(prod_plan: Doc) -> None:
@@ -631,17 +648,107 @@ def test_zones_are_rate_limited(prod_plan: Doc) -> None:
                                                            props)) == [message]
 
 
+def _lb_failures(props: Mapping[str, Any], dependencies: Mapping[str, Sequence[PolicyResource]] | None = None,
+                 pools: Sequence[PolicyResource] = ()) -> list[str]:
+    lb = with_dependencies(cloudflare.LOAD_BALANCER, props, "subject", dependencies or {})
+    return stack_failures("cloudflare-lb-failover", [lb, *pools])
+
+
 def test_load_balancers_have_two_default_pools(prod_plan: Doc) -> None:
     props = inputs(prod_plan, cloudflare.LOAD_BALANCER, region=None)
-    assert failures("cloudflare-lb-failover", cloudflare.LOAD_BALANCER, props) == []
+    assert stack_failures("cloudflare-lb-failover", stack(prod_plan)) == []
+    assert _lb_failures(props) == []
     unset = {k: v for k, v in props.items() if k != "defaultPools"}
-    assert failures("cloudflare-lb-failover", cloudflare.LOAD_BALANCER, unset) == [
-        "[C8] subject: defaultPools is not set; it must list at least 2 distinct pools"]
+    assert _lb_failures(unset) == ["[C8] subject: defaultPools is not set; it must list at least 2 distinct pools"]
     pool = props["defaultPools"][0]
-    assert failures("cloudflare-lb-failover", cloudflare.LOAD_BALANCER, {**props, "defaultPools": [pool, pool]}) == [
+    assert _lb_failures({**props, "defaultPools": [pool, pool]}) == [
         "[C8] subject: defaultPools must list at least 2 distinct pools (got 1)"]
-    assert failures("cloudflare-lb-failover", cloudflare.LOAD_BALANCER,
-                    {**props, "defaultPools": UNKNOWN_STRING_VALUE}) == [f"[C8] subject: {FAIL_CLOSED}"]
+    assert _lb_failures({**props, "defaultPools": UNKNOWN_STRING_VALUE}) == [
+        "[C8] subject: defaultPools is unknown during preview; failing closed"]
+    assert _lb_failures({**props, "proxied": False}) == ["[C8] subject: proxied must be true (got False)"]
+    assert _lb_failures({k: v for k, v in props.items() if k != "fallbackPool"}) == [
+        "[C8] subject: fallbackPool is not set; it must be set"]
+
+
+# A first preview: pool ids are Cloudflare's, unknown until the pools exist; the engine names the pools.
+_POOL_A = stack_resource(cloudflare.POOL, {"name": "a", "id": UNKNOWN_STRING_VALUE}, "pool-a")
+_POOL_B = stack_resource(cloudflare.POOL, {"name": "b", "id": UNKNOWN_STRING_VALUE}, "pool-b")
+_UNKNOWN_POOLS = {"defaultPools": [UNKNOWN_STRING_VALUE, UNKNOWN_STRING_VALUE], "fallbackPool": UNKNOWN_STRING_VALUE,
+                  "proxied": True}
+
+
+def test_load_balancer_pools_resolve_through_dependencies_at_a_first_preview() -> None:
+    pools = [_POOL_A, _POOL_B]
+    assert _lb_failures(_UNKNOWN_POOLS, {"defaultPools": pools, "fallbackPool": [_POOL_A]}, pools) == []
+    # both entries computed from one pool: one distinct pool
+    assert _lb_failures(_UNKNOWN_POOLS, {"defaultPools": [_POOL_A], "fallbackPool": [_POOL_A]}, pools) == [
+        "[C8] subject: defaultPools must list at least 2 distinct pools (got 1)"]
+    # unknown entries the engine does not trace to a pool of the stack cannot be verified
+    assert _lb_failures(_UNKNOWN_POOLS, {}, pools) == [
+        "[C8] subject: defaultPools is unknown during preview and depends on no pool of this stack; failing closed"]
+    monitor = stack_resource(cloudflare.MONITOR, {"id": UNKNOWN_STRING_VALUE}, "monitor")
+    assert _lb_failures(_UNKNOWN_POOLS, {"defaultPools": [monitor]}, [monitor]) == [
+        "[C8] subject: defaultPools is unknown during preview and depends on no pool of this stack; failing closed"]
+    assert _lb_failures({**_UNKNOWN_POOLS, "proxied": False}, {"defaultPools": pools}, pools) == [
+        "[C8] subject: proxied must be true (got False)"]
+
+
+@pytest.fixture(scope="module")
+def global_preview() -> Doc:
+    """The dev global stack as its first `pulumi preview` sees it (the regions' stacks deployed, itself not)."""
+    return environment.document_of("dev-global", preview=True)
+
+
+@pytest.fixture(scope="module")
+def infra_preview() -> Doc:
+    """A dev infra stack as its first `pulumi preview` sees it."""
+    return environment.document_of("dev-us-east-1", preview=True)
+
+
+def _preview_violations(doc: Doc, layer_config: str, ids: Iterable[str]) -> list[str]:
+    wanted = set(ids)
+    return [v.message for v in guardrails.evaluate(doc, guardrails.load_config(layer_config))
+            if v.id in wanted and v.enforcement == "mandatory"]
+
+
+def test_c8_passes_the_global_stacks_first_preview(global_preview: Doc) -> None:
+    assert global_preview["preview"]
+    lbs = [r for r in global_preview["resources"] if r["type"] == cloudflare.LOAD_BALANCER]
+    assert lbs and all(r["inputs"]["fallbackPool"] == "[unknown]" for r in lbs)
+    assert _preview_violations(global_preview, "dev-global", ["C8"]) == []
+
+
+def test_c8_still_fails_at_the_first_preview(global_preview: Doc) -> None:
+    doc = copy.deepcopy(global_preview)
+    lb = next(r for r in doc["resources"] if r["type"] == cloudflare.LOAD_BALANCER)
+    lb["propertyDependencies"]["defaultPools"] = lb["propertyDependencies"]["defaultPools"][:1]
+    assert _preview_violations(doc, "dev-global", ["C8"]) == [
+        f"[C8] {lb['name']}: defaultPools must list at least 2 distinct pools (got 1)"]
+    del lb["propertyDependencies"]["defaultPools"]
+    lb["dependencies"] = []
+    assert _preview_violations(doc, "dev-global", ["C8"]) == [
+        f"[C8] {lb['name']}: defaultPools is unknown during preview and depends on no pool of this stack; "
+        "failing closed"]
+
+
+def test_s8_s9_pass_an_infra_stacks_first_preview(infra_preview: Doc) -> None:
+    policies = [r for r in infra_preview["resources"] if r["type"] == kms_secrets.ROLE_POLICY
+                and r["inputs"].get("policy") == "[unknown]"]
+    assert policies  # built from the region's key ARNs, unknown until they exist
+    assert _preview_violations(infra_preview, "dev-infra", ["S8", "S9"]) == []
+
+
+def test_s8_s9_still_fail_at_the_first_preview(infra_preview: Doc) -> None:
+    doc = copy.deepcopy(infra_preview)
+    secret = next(r for r in doc["resources"] if r["type"] == kms_secrets.SECRET)
+    secret["inputs"]["kmsKeyId"] = "alias/aws/secretsmanager"
+    policy = next(r for r in doc["resources"] if r["type"] == kms_secrets.ROLE_POLICY)
+    policy["inputs"]["policy"] = _policy({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})
+    assert _preview_violations(doc, "dev-infra", ["S8", "S9"]) == [
+        f"[S8] {policy['name']}: policy.Statement.0 must not allow kms:Decrypt or kms:ReEncryptFrom on every key "
+        "(got Action 'kms:Decrypt' on Resource '*')",
+        f"[S9] {secret['name']}: kmsKeyId must be a customer managed KMS key (not alias/aws/...) (got "
+        "'alias/aws/secretsmanager')"]
 
 
 def test_pool_origins_are_enabled(prod_plan: Doc) -> None:

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from pulumi_policy import EnforcementLevel, PolicyResource, Severity
-from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
+from pulumi_policy import EnforcementLevel, PolicyProviderResource, PolicyResource, Severity
+from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from guardrails.core import StackRule
 from guardrails.platform import RULES, monthly_cost
 from guardrails.registry import all_rules
-from tests.policies.harness import plan_resources, stack_resource, stack_violations
+from offline.environment import document_of
+from tests.policies.harness import options, plan_resources, stack_resource, stack_violations
 
 PROD = {"environment": "prod"}
 DEV = {"environment": "dev"}
@@ -1112,3 +1113,217 @@ def test_mandatory_rules_fail_closed_on_unknown_values(prod: Plan, rule_id: str,
 def test_advisory_rules_skip_unknown_values(dev: Plan) -> None:
     dev.set(INSTANCE, "use1-sg01-use1-1", "instanceClass", UNKNOWN_STRING_VALUE)
     assert run("P10", dev, {**DEV, "monthlyBudgetUsd": 1_000_000}) == []
+
+
+# ------------------------------------------------------------------------- first preview of a stack
+# `pulumi preview` of an infra stack before its first `pulumi up`: its own outputs (ids, ARNs) are unknown, and the
+# engine's property dependencies name the resource each computed input came from.
+
+UNKNOWN_MARK = "[unknown]"
+
+
+def _unknowns(value: Any) -> Any:
+    if value == UNKNOWN_MARK:
+        return UNKNOWN_STRING_VALUE
+    if isinstance(value, dict):
+        return {k: _unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unknowns(v) for v in value]
+    return value
+
+
+class PreviewPlan(Plan):
+    """A preview plan: "[unknown]" is the SDK's unknown sentinel, and resources carry their property dependencies."""
+
+    def depend(self, resource_type: str, name: str, prop: str, *sources: tuple[str, str] | str) -> PreviewPlan:
+        """Make prop's value come from sources ((type, name) of the plan, or a URN outside it); none: from nothing."""
+        urns = [s if isinstance(s, str) else self.items[self._index(*s)]["urn"] for s in sources]
+        self.entry(resource_type, name).setdefault("propertyDependencies", {})[prop] = urns
+        return self
+
+    def add_copy(self, resource_type: str, name: str, new_name: str, **inputs: Any) -> PreviewPlan:
+        entry = copy.deepcopy(self.items[self._index(resource_type, name)])
+        entry.update(name=new_name, urn=entry["urn"].rsplit("::", 1)[0] + f"::{new_name}")
+        entry["inputs"].update(inputs)
+        entry["outputs"].update(inputs)
+        self.add(entry)
+        return self
+
+    def resources(self) -> list[PolicyResource]:
+        by_urn = {r["urn"]: r for r in self.items}
+        entries = [r for r in self.items if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+        views = []
+        for r in entries:
+            p = by_urn.get(r["provider"] or "")
+            provider = PolicyProviderResource(p["type"], p["inputs"], p["urn"], p["name"]) if p else None
+            views.append(PolicyResource(r["type"], unknown_checking_proxy(_unknowns({**r["inputs"], **r["outputs"]})),
+                                        r["urn"], r["name"], options(r["protect"], r["ignoreChanges"]), provider,
+                                        None, [], {}))
+        in_stack = {v.urn: v for v in views}
+        for view, r in zip(views, entries, strict=True):
+            view.dependencies = [in_stack[u] for u in r["dependencies"] if u in in_stack]
+            view.property_dependencies = {prop: [in_stack[u] for u in urns if u in in_stack]
+                                          for prop, urns in (r.get("propertyDependencies") or {}).items()}
+        return views
+
+
+@pytest.fixture(scope="module")
+def preview_doc() -> dict[str, Any]:
+    return document_of("dev-us-east-1", preview=True)
+
+
+@pytest.fixture
+def preview(preview_doc: dict[str, Any]) -> PreviewPlan:
+    return PreviewPlan(preview_doc)
+
+
+FIRST_PREVIEW_RULES = ("P3", "P4", "P5", "P6", "P12", "P13", "P14")
+
+
+@pytest.mark.parametrize("rule_id", FIRST_PREVIEW_RULES)
+@pytest.mark.parametrize("config", [DEV, PROD], ids=["dev", "prod"])
+def test_first_preview_of_an_infra_stack_passes(rule_id: str, config: dict[str, Any], preview: PreviewPlan) -> None:
+    assert run(rule_id, preview, config) == []
+
+
+def test_first_preview_reads_unknowns_where_the_dependencies_settle_them(preview: PreviewPlan) -> None:
+    """Without property dependencies (what the engine would not hand over), every unknown still fails closed."""
+    bare = preview.resources()
+    for view in bare:
+        view.property_dependencies = {}
+    assert "[P12] use1-data-az1: vpcId is unknown during preview; failing closed" in run("P12", bare)
+    assert "[P5] use1-sg01-use1: kmsKeyId is unknown during preview; failing closed" in run("P5", bare)
+    assert "[P6] use1-kafka: configurationInfo.arn is unknown during preview; failing closed" in run("P6", bare)
+
+
+STACK_REFERENCE_URN = "urn:pulumi:dev-us-east-1::global-platform::pulumi:pulumi:StackReference::dev-global"
+
+
+def test_p3_p4_p14_first_preview_member_of_no_settled_global_cluster(preview: PreviewPlan) -> None:
+    preview.depend(CLUSTER, "use1-sg01-use1", "globalClusterIdentifier")  # the engine names no source
+    assert run("P3", preview, DEV) == [
+        "[P3] use1-sg01-use1: globalClusterIdentifier is unknown during preview; failing closed",
+        "[P3] use1-sg01-global: global cluster dev-use1-sg01 has no member clusters"]
+    assert run("P4", preview, DEV) == [
+        "[P4] use1-sg01-use1: globalClusterIdentifier is unknown during preview; failing closed"]
+    assert run("P14", preview, DEV) == [
+        "[P14] use1-sg01-use1: globalClusterIdentifier is unknown during preview; failing closed"]
+
+
+def test_p3_first_preview_member_is_checked_against_its_global_cluster(preview: PreviewPlan) -> None:
+    preview.set(CLUSTER, "use1-sg01-use1", "engineVersion", "16.4")
+    assert run("P3", preview, DEV) == [
+        "[P3] use1-sg01-use1: engineVersion must equal global cluster dev-use1-sg01's '17.5' (got '16.4')"]
+
+
+def test_p4_first_preview_instance_of_no_settled_cluster(preview: PreviewPlan) -> None:
+    preview.depend(INSTANCE, "use1-sg01-use1-1", "clusterIdentifier")
+    assert run("P4", preview, DEV) == [
+        "[P4] use1-sg01-use1-1: clusterIdentifier is unknown during preview; failing closed",
+        "[P4] use1-sg01-use1: primary of dev-use1-sg01 has no instances"]
+
+
+def test_p5_first_preview_key_of_another_region(preview: PreviewPlan) -> None:
+    preview.set(KMS_KEY, "use1-rds-key", "region", "eu-west-1")
+    assert run("P5", preview, DEV) == [
+        "[P5] use1-sg01-use1: kmsKeyId comes from key use1-rds-key in eu-west-1, not the resource's region us-east-1",
+        "[P5] use1-sg01-use1-1: performanceInsightsKmsKeyId comes from key use1-rds-key in eu-west-1, not the "
+        "resource's region us-east-1"]
+
+
+def test_p5_first_preview_unsettled_key_fails_closed(preview: PreviewPlan) -> None:
+    preview.depend(CLUSTER, "use1-sg01-use1", "kmsKeyId", (KMS_KEY, "use1-rds-key"), (KMS_KEY, "use1-ebs-key"))
+    preview.depend(INSTANCE, "use1-sg01-use1-1", "performanceInsightsKmsKeyId", STACK_REFERENCE_URN)
+    assert run("P5", preview, DEV) == [
+        "[P5] use1-sg01-use1: kmsKeyId is unknown during preview; failing closed",
+        "[P5] use1-sg01-use1-1: performanceInsightsKmsKeyId is unknown during preview; failing closed"]
+
+
+def test_p6_first_preview_reads_subnets_and_configuration_from_dependencies(preview: PreviewPlan) -> None:
+    zones = PreviewPlan(preview.doc)
+    zones.set(SUBNET, "use1-private-az2", "availabilityZoneId", "use1-az1")
+    assert run("P6", zones, DEV) == [
+        "[P6] use1-kafka: brokerNodeGroupInfo.clientSubnets share availability zones (use1-az1, use1-az1, use1-az4); "
+        "each must be in its own zone"]
+    settings = PreviewPlan(preview.doc)
+    settings.set(MSK_CONFIGURATION, "use1-kafka", "serverProperties",
+                 "default.replication.factor=3\nmin.insync.replicas=3\n")
+    assert run("P6", settings, DEV) == [
+        "[P6] use1-kafka: serverProperties min.insync.replicas 3 must be below default.replication.factor 3"]
+    preview.set(MSK, "use1-kafka", "numberOfBrokerNodes", 4)
+    assert run("P6", preview, DEV) == [
+        "[P6] use1-kafka: numberOfBrokerNodes 4 is not a multiple of the 3 brokerNodeGroupInfo.clientSubnets"]
+
+
+def test_p6_first_preview_unsettled_subnets_and_configuration_fail_closed(preview: PreviewPlan) -> None:
+    preview.depend(MSK, "use1-kafka", "configurationInfo")
+    preview.depend(MSK, "use1-kafka", "brokerNodeGroupInfo", (SUBNET, "use1-private-az1"),
+                   (SECURITY_GROUP, "use1-kafka"))
+    assert run("P6", preview, DEV) == [
+        "[P6] use1-kafka: brokerNodeGroupInfo.clientSubnets is unknown during preview; failing closed",
+        "[P6] use1-kafka: configurationInfo.arn is unknown during preview; failing closed"]
+
+
+def test_p12_first_preview_subnet_outside_the_vpc_it_depends_on(preview: PreviewPlan) -> None:
+    outside = PreviewPlan(preview.doc)
+    outside.set(SUBNET, "use1-data-az1", "cidrBlock", "10.111.0.0/24")
+    assert run("P12", outside, DEV) == [
+        "[P12] use1-data-az1: cidrBlock 10.111.0.0/24 is outside use1-vpc's cidrBlock 10.110.0.0/16"]
+    preview.add_copy(VPC, "use1-vpc", "use1-other-vpc", cidrBlock="10.120.0.0/16")
+    preview.depend(SUBNET, "use1-data-az1", "vpcId", (VPC, "use1-other-vpc"))
+    assert run("P12", preview, DEV) == [
+        "[P12] use1-data-az1: cidrBlock 10.110.192.0/22 is outside use1-other-vpc's cidrBlock 10.120.0.0/16"]
+
+
+def test_p12_first_preview_vpc_of_another_stack_or_none_fails_closed(preview: PreviewPlan) -> None:
+    preview.depend(SUBNET, "use1-data-az1", "vpcId", STACK_REFERENCE_URN)
+    preview.depend(SUBNET, "use1-data-az2", "vpcId")
+    assert run("P12", preview, DEV) == [
+        "[P12] use1-data-az1: vpcId is unknown during preview; failing closed",
+        "[P12] use1-data-az2: vpcId is unknown during preview; failing closed"]
+
+
+def test_p13_first_preview_address_sources_on_a_data_tier(preview: PreviewPlan) -> None:
+    known = PreviewPlan(preview.doc)
+    known.set(INGRESS, "use1-aurora-from-pgbouncer", "cidrIpv4", "10.110.0.0/16")
+    assert run("P13", known, DEV) == [
+        "[P13] use1-aurora-from-pgbouncer: ingress to data-tier group use1-aurora via cidrIpv4 '10.110.0.0/16'; data "
+        "tiers admit only referencedSecurityGroupId"]
+    preview.set(INGRESS, "use1-aurora-from-pgbouncer", "cidrIpv4", UNKNOWN_MARK)
+    preview.depend(INGRESS, "use1-aurora-from-pgbouncer", "cidrIpv4", (VPC, "use1-vpc"))
+    assert run("P13", preview, DEV) == [
+        "[P13] use1-aurora-from-pgbouncer: ingress to data-tier group use1-aurora via cidrIpv4 (unknown until "
+        "apply); data tiers admit only referencedSecurityGroupId"]
+
+
+def test_p13_first_preview_sources_resolve_to_their_groups(preview: PreviewPlan) -> None:
+    data = PreviewPlan(preview.doc).depend(INGRESS, "use1-aurora-from-pgbouncer", "referencedSecurityGroupId",
+                                           (SECURITY_GROUP, "use1-cache"))
+    assert run("P13", data, DEV) == [
+        "[P13] use1-aurora-from-pgbouncer: ingress to data-tier group use1-aurora referencedSecurityGroupId admits "
+        "data-tier group use1-cache; data tiers must not reach each other"]
+    foreign = PreviewPlan(preview.doc).depend(INGRESS, "use1-aurora-from-pgbouncer", "referencedSecurityGroupId",
+                                              (EKS, "use1-eks"))
+    assert run("P13", foreign, DEV) == [
+        "[P13] use1-aurora-from-pgbouncer: ingress to data-tier group use1-aurora referencedSecurityGroupId "
+        "references <a group use1-eks creates>, which is no security group in the stack; its tier cannot be verified"]
+
+
+def test_p13_first_preview_unsettled_groups_fail_closed(preview: PreviewPlan) -> None:
+    preview.depend(INGRESS, "use1-aurora-from-pgbouncer", "securityGroupId", (SECURITY_GROUP, "use1-cache"),
+                   (SECURITY_GROUP, "use1-aurora"))
+    preview.depend(INGRESS, "use1-cache-from-workloads", "referencedSecurityGroupId")
+    preview.depend(INGRESS, "use1-kafka-from-workloads", "securityGroupId", STACK_REFERENCE_URN)
+    assert run("P13", preview, DEV) == [
+        "[P13] use1-aurora-from-pgbouncer: securityGroupId is unknown during preview; failing closed",
+        "[P13] use1-cache-from-workloads: referencedSecurityGroupId is unknown during preview; failing closed",
+        "[P13] use1-kafka-from-workloads: securityGroupId is unknown during preview; failing closed"]
+
+
+def test_p14_first_preview_credential_not_from_a_random_password(preview: PreviewPlan) -> None:
+    preview.depend(CLUSTER, "use1-sg01-use1", "masterPassword")  # a config secret: masked, and no generator
+    preview.depend(SECRET_VERSION, "use1-cache-app", "secretString", (SECRET, "use1-cache-app"))
+    assert run("P14", preview, DEV) == [
+        f"[P14] use1-sg01-use1: masterPassword {PLAINTEXT}",
+        "[P14] use1-cache-app: secretString holds no random.RandomPassword result; build the secret from a "
+        "generated password, never a plaintext value"]
