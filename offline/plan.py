@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     report.render(doc, doc["stackOutputs"].get("shardAllocation") or [], out)
     capacity_report.render_capacity(doc["capacity"], out)
     capacity_report.render_cost(doc["cost"], out)
-    report.render_violations(doc["policyViolations"], guardrails.config_path(env).name, out)
+    whole = args.stack == env and not args.preview  # was the whole environment judged too?
+    report.render_violations(doc["policyViolations"], guardrails.config_path(env).name if whole else None, out)
     if args.json:
         _write_atomically(args.json, json.dumps(doc, indent=2, sort_keys=False) + "\n")
         out.print(f"plan document: {args.json} ({len(doc['resources'])} resources)")

@@ -254,13 +254,17 @@ def render(document: dict[str, Any], allocation: list[dict[str, Any]], console: 
     console.print(types_table(document))
 
 
-def render_violations(violations: list[dict[str, Any]], config_name: str, console: Console) -> None:
-    """Guardrail results grouped by severity, mandatory first; advisory ones are counted per rule."""
+def render_violations(violations: list[dict[str, Any]], config_name: str | None, console: Console) -> None:
+    """Guardrail results grouped by severity, mandatory first; advisory ones are counted per rule.
+
+    ``config_name``: the whole environment's pack config, or None when only each stack's own run counts.
+    """
     mandatory = [v for v in violations if v["enforcement"] == "mandatory"]
     advisory = [v for v in violations if v["enforcement"] != "mandatory"]
-    console.print(f"[bold]Guardrails[/bold] (policies/, config {config_name} on the whole environment, each "
-                  f"stack with its layer's config): {len(mandatory)} mandatory and {len(advisory)} advisory "
-                  "violation(s)")
+    runs = (f"config {config_name} on the whole environment, each stack with its layer's config" if config_name
+            else "each stack with its layer's config, as its own run sees it")
+    console.print(f"[bold]Guardrails[/bold] (policies/, {runs}): {len(mandatory)} mandatory and {len(advisory)} "
+                  "advisory violation(s)")
     if mandatory:
         table = Table(title="Mandatory violations", title_justify="left")
         for column in ("Severity", "Rule", "Found by", "Violation"):
