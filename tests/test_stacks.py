@@ -247,3 +247,30 @@ def test_the_first_preview_of_every_prod_stack_passes_the_pack(tmp_path: Any) ->
     # It is a first preview: ids of the stack's own resources are not known yet.
     subnets = [r for r in doc["resources"] if r["type"] == "aws:ec2/subnet:Subnet"]
     assert subnets and all(r["inputs"]["vpcId"] == "[unknown]" for r in subnets)
+
+
+def test_the_replication_source_arn_waits_for_the_cluster_policy() -> None:
+    """What a replicator in another stack reads of its source is computed from the source's ClusterPolicy."""
+    import pulumi
+    import pulumi_aws as aws
+
+    from components.kafka import KafkaArgs, KafkaCluster
+    from offline import document, engine
+
+    def program() -> None:
+        provider = aws.Provider("aws-aps1", region="ap-south-1")
+        opts = pulumi.ResourceOptions(provider=provider)
+        kafka = KafkaCluster("aps1-kafka", KafkaArgs(
+            environment="prod", region="ap-south-1", short_code="aps1", account_id="111111111111",
+            kafka_version="3.8.x", broker_type="kafka.m7g.large", brokers=3, storage_gib=1000, max_storage_gib=4000,
+            log_retention_days=365, vpc_id="vpc-0123456789abcdef0", private_subnet_ids=["s-1", "s-2", "s-3"],
+            client_security_group_id="sg-0123456789abcdef0", log_key_arn="arn:aws:kms:ap-south-1:1:key/a",
+            key_arn="arn:aws:kms:ap-south-1:1:key/b", protect=False),
+            pulumi.ResourceOptions(providers={"aws": provider}))
+        aws.ssm.Parameter("probe", name="/probe", type="String", value=kafka.replication_source_arn, opts=opts)
+
+    doc = document.build(engine.run("prod-ap-south-1", program=program))
+    urns = {r["urn"]: r for r in doc["resources"]}
+    (probe,) = of_type(doc, "aws:ssm/parameter:Parameter")
+    sources = {urns[u]["type"] for u in probe["propertyDependencies"]["value"]}
+    assert {"aws:msk/clusterPolicy:ClusterPolicy", "aws:msk/cluster:Cluster"} <= sources
