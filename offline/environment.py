@@ -10,12 +10,7 @@ from offline import engine
 from offline.document import build_many
 from offline.mocks import StackOutputs
 from regions.loader import load, manifest_path
-from regions.stacks import Layout, StackId, closure
-
-
-def environment_of(stack: str) -> str:
-    """``prod`` -> ``prod``; ``prod-us-east-1-cluster`` -> ``prod`` (environments are the manifests' names)."""
-    return stack.split("-", 1)[0]
+from regions.stacks import Layout, StackId, closure, environment_of
 
 
 def layout(environment: str, manifest: Path | None = None) -> Layout:

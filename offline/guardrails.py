@@ -75,14 +75,14 @@ def _reporting_for(report: Any, urn: str) -> Any:
     return forward
 
 
-def _unknowns(value: Any) -> Any:
+def with_unknown_sentinels(value: Any) -> Any:
     """The document's unknown marks as the policy SDK's unknown sentinel, which its proxies refuse to read."""
     if value == UNKNOWN_MARK:
         return UNKNOWN_STRING_VALUE
     if isinstance(value, dict):
-        return {k: _unknowns(v) for k, v in value.items()}
+        return {k: with_unknown_sentinels(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_unknowns(v) for v in value]
+        return [with_unknown_sentinels(v) for v in value]
     return value
 
 
@@ -90,7 +90,8 @@ def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> lis
     """Every violation of every rule over the document's custom resources."""
     if document.get("preview"):
         document = {**document, "resources": [
-            {**r, "inputs": _unknowns(r["inputs"]), "outputs": _unknowns(r["outputs"])} for r in document["resources"]]}
+            {**r, "inputs": with_unknown_sentinels(r["inputs"]), "outputs": with_unknown_sentinels(r["outputs"])}
+            for r in document["resources"]]}
     by_urn = {r["urn"]: r for r in document["resources"]}
     resources = [r for r in document["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
 

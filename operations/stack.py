@@ -40,9 +40,9 @@ def load_target(stack: str, manifest_path: Path | None = None) -> Target:
     """
     from offline import stack_files
     from program import config as stack_config
-    from regions.stacks import Layout
+    from regions.stacks import Layout, environment_of
 
-    environment = stack.split("-", 1)[0]
+    environment = environment_of(stack)
     try:
         manifest = loader.load(manifest_path or loader.manifest_path(environment), environment)
         layout = Layout(manifest)

@@ -58,6 +58,11 @@ def stack_id(environment: str, layer: Layer, region: str | None = None) -> Stack
     return StackId(environment, layer, region)
 
 
+def environment_of(stack: str) -> str:
+    """``prod`` -> ``prod``; ``prod-us-east-1-cluster`` -> ``prod`` (environments are the manifests' names)."""
+    return stack.split("-", 1)[0]
+
+
 def runner_project(environment: str, short_code: str) -> str:
     """The CodeBuild project hosting a region's in-VPC GitHub Actions runner (`runs-on: codebuild-<this>-...`)."""
     return f"{environment}-{short_code}-deploy-runner"

@@ -20,7 +20,9 @@ from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, unkn
 from guardrails.core import StackRule
 from guardrails.platform import RULES, monthly_cost
 from guardrails.registry import all_rules
+from offline.document import UNKNOWN_MARK
 from offline.environment import document_of
+from offline.guardrails import with_unknown_sentinels
 from tests.policies.harness import options, plan_resources, stack_resource, stack_violations
 
 PROD = {"environment": "prod"}
@@ -1119,17 +1121,6 @@ def test_advisory_rules_skip_unknown_values(dev: Plan) -> None:
 # `pulumi preview` of an infra stack before its first `pulumi up`: its own outputs (ids, ARNs) are unknown, and the
 # engine's property dependencies name the resource each computed input came from.
 
-UNKNOWN_MARK = "[unknown]"
-
-
-def _unknowns(value: Any) -> Any:
-    if value == UNKNOWN_MARK:
-        return UNKNOWN_STRING_VALUE
-    if isinstance(value, dict):
-        return {k: _unknowns(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unknowns(v) for v in value]
-    return value
 
 
 class PreviewPlan(Plan):
@@ -1156,7 +1147,8 @@ class PreviewPlan(Plan):
         for r in entries:
             p = by_urn.get(r["provider"] or "")
             provider = PolicyProviderResource(p["type"], p["inputs"], p["urn"], p["name"]) if p else None
-            views.append(PolicyResource(r["type"], unknown_checking_proxy(_unknowns({**r["inputs"], **r["outputs"]})),
+            props = with_unknown_sentinels({**r["inputs"], **r["outputs"]})
+            views.append(PolicyResource(r["type"], unknown_checking_proxy(props),
                                         r["urn"], r["name"], options(r["protect"], r["ignoreChanges"]), provider,
                                         None, [], {}))
         in_stack = {v.urn: v for v in views}
