@@ -29,6 +29,8 @@ if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
 from guardrails.core import ResourceRule, Rule, StackRule  # noqa: E402
+from guardrails.cost import CostLine, merged  # noqa: E402
+from guardrails.cost import cost_lines as pack_cost_lines  # noqa: E402
 from guardrails.registry import all_rules  # noqa: E402
 from offline.document import UNKNOWN_MARK  # noqa: E402
 
@@ -86,27 +88,57 @@ def with_unknown_sentinels(value: Any) -> Any:
     return value
 
 
-def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> list[Violation]:
-    """Every violation of every rule over the document's custom resources."""
-    if document.get("preview"):
-        document = {**document, "resources": [
-            {**r, "inputs": with_unknown_sentinels(r["inputs"]), "outputs": with_unknown_sentinels(r["outputs"])}
-            for r in document["resources"]]}
-    by_urn = {r["urn"]: r for r in document["resources"]}
-    resources = [r for r in document["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+def _prepared(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The document with a preview's unknown marks as the SDK's sentinels (a no-op on a prepared document)."""
+    if not document.get("preview"):
+        return document
+    return {**document, "resources": [
+        {**r, "inputs": with_unknown_sentinels(r["inputs"]), "outputs": with_unknown_sentinels(r["outputs"])}
+        for r in document["resources"]]}
 
-    def provider_of(r: Mapping[str, Any]) -> PolicyProviderResource | None:
+
+def custom_resources(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The (prepared) document's resources the pack judges: custom, not providers."""
+    return [r for r in document["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+
+
+def provider_of(document: Mapping[str, Any]) -> Any:
+    by_urn = {r["urn"]: r for r in document["resources"]}
+
+    def provider(r: Mapping[str, Any]) -> PolicyProviderResource | None:
         p = by_urn.get(r["provider"] or "")
         return PolicyProviderResource(p["type"], p["inputs"], p["urn"], p["name"]) if p else None
+    return provider
 
-    stack_view = [PolicyResource(r["type"], unknown_checking_proxy({**r["inputs"], **r["outputs"]}), r["urn"],
-                                 r["name"], _options(r), provider_of(r), None, [], {}) for r in resources]
-    # Dependencies as the policy server hands them to stack rules: the stack's resources, per input property too.
-    in_stack = {view.urn: view for view in stack_view}
-    for view, r in zip(stack_view, resources, strict=True):
-        view.dependencies = [in_stack[u] for u in r["dependencies"] if u in in_stack]
-        view.property_dependencies = {prop: [in_stack[u] for u in urns if u in in_stack]
-                                      for prop, urns in (r.get("propertyDependencies") or {}).items()}
+
+def stack_view(document: Mapping[str, Any], resources: list[Mapping[str, Any]] | None = None) -> list[PolicyResource]:
+    """The resources as the policy server hands them to stack rules: inputs and outputs merged, with the
+    stack's resources each depends on (per input property too)."""
+    document = _prepared(document)
+    resources = custom_resources(document) if resources is None else resources
+    provider = provider_of(document)
+    view = [PolicyResource(r["type"], unknown_checking_proxy({**r["inputs"], **r["outputs"]}), r["urn"], r["name"],
+                           _options(r), provider(r), None, [], {}) for r in resources]
+    in_stack = {v.urn: v for v in view}
+    for v, r in zip(view, resources, strict=True):
+        v.dependencies = [in_stack[u] for u in r["dependencies"] if u in in_stack]
+        v.property_dependencies = {prop: [in_stack[u] for u in urns if u in in_stack]
+                                   for prop, urns in (r.get("propertyDependencies") or {}).items()}
+    return view
+
+
+def cost_lines(document: Mapping[str, Any]) -> list[CostLine]:
+    """The pack's cost lines (guardrails.cost) of the document's resources, merged per region and item: what P10
+    adds up, and what the plan's cost report shows."""
+    return merged(pack_cost_lines(stack_view(document)))
+
+
+def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> list[Violation]:
+    """Every violation of every rule over the document's custom resources."""
+    document = _prepared(document)
+    resources = custom_resources(document)
+    provider_of_ = provider_of(document)
+    stack_resources = stack_view(document, resources)
     found: list[Violation] = []
     for rule in all_rules():
         config = dict(pack_config.get(rule.meta.name) or {})
@@ -119,12 +151,12 @@ def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> lis
                                    message))
 
         if isinstance(rule, StackRule):
-            rule.validate(StackValidationArgs(stack_view, config), report)
+            rule.validate(StackValidationArgs(stack_resources, config), report)
         elif isinstance(rule, ResourceRule):
             for r in resources:
                 if r["type"] in rule.types:
                     args = ResourceValidationArgs(r["type"], unknown_checking_proxy(r["inputs"]), r["urn"], r["name"],
-                                                  _options(r), provider_of(r), config)
+                                                  _options(r), provider_of_(r), config)
                     rule.validate(args, _reporting_for(report, r["urn"]))
     order = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     return sorted(found, key=lambda v: (v.enforcement != "mandatory", order.get(v.severity, 9), v.id, v.message))

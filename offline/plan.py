@@ -82,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     shown = [r for r in runs if r.stack in asked]
     doc = document.build_many(shown, args.stack, environment.stack_info(lay))
-    doc |= estimates.sections(manifest)
+    # The environment's cost is the pack's estimate of its planned resources (P10's figure); a single stack's
+    # plan, or a first preview, reports the manifest's estimate of the whole environment.
+    doc |= estimates.sections(manifest, document=doc if args.stack == env and not args.preview else None)
     layers = {s.name: s.layer for s in lay.order() if s.name in asked}
     violations = guardrails.combined(
         # A first preview runs per stack (nothing else exists yet); the whole environment is judged deployed.

@@ -78,9 +78,9 @@ def lines(manifest: Manifest, book: PriceBook) -> list[Line]:
     return out
 
 
-def report(manifest: Manifest, book: PriceBook) -> dict[str, Any]:
-    """The plan document's `cost` section."""
-    items = lines(manifest, book)
+def report(manifest: Manifest, book: PriceBook, items: list[Line] | None = None) -> dict[str, Any]:
+    """The plan document's `cost` section, of ``items`` (the plan's, priced by the policy pack) or the manifest's."""
+    items = lines(manifest, book) if items is None else items
     by_region: dict[str, dict[str, float]] = {r.name: defaultdict(float) for r in manifest.regions}
     for line in items:
         by_region[line.region][line.component] += line.monthly_usd or 0.0

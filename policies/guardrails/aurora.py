@@ -29,6 +29,24 @@ from guardrails.core import (
 from guardrails.core import (
     show as _show,
 )
+from guardrails.stack_reads import (
+    APPROVED_REGIONS,
+    NODE_GROUP,
+    REGIONS_SCHEMA,
+    UNKNOWN,
+    Finding,
+    Reader,
+    approved_regions,
+    global_id,
+    global_members,
+    is_known,
+    is_primary,
+    is_prod,
+    of_type,
+    resolved,
+    size_rank,
+    stable,
+)
 
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -40,8 +58,6 @@ DEFAULT_PORTS = {"aurora-postgresql": 5432, "aurora-mysql": 3306, "aurora": 3306
 DEFAULT_ADMIN_NAMES = ("postgres", "admin")
 QUERY_LOGGING = {"log_statement": "none", "log_min_duration_statement": "-1"}  # parameter -> value that turns it off
 MIN_POSTGRES_MAJOR = 12
-
-
 
 
 # --- custom checks -----------------------------------------------------------------------------------------
@@ -282,4 +298,222 @@ RULES: list[ResourceRule | StackRule] = [
         (GLOBAL_CLUSTER, CLUSTER), (check("engineVersion", test=_engine_major_ok,
                            expect=f"must be major version {MIN_POSTGRES_MAJOR} or later", wrong="11.4",
                            missing_ok=True, when=lambda p: get(p, "engine") == "aurora-postgresql"),)),
+]
+
+
+def _topology(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    """P3. A primary's globalClusterIdentifier is the GlobalCluster's output, unknown at the stack's first
+    preview: the member then belongs to the one GlobalCluster it depends on (``global_id``); P4 and P14 group
+    members the same way, and P4 maps unknown instance clusterIdentifiers to their cluster likewise."""
+    read = Reader()
+    found: list[Finding] = []
+    approved = approved_regions(config)
+    globals_ = global_members(read, resources)
+    known_ids = {gid for _, gid, _ in globals_}
+    for cluster in of_type(resources, CLUSTER):
+        gid = global_id(read, cluster)
+        if isinstance(gid, str) and gid and gid not in known_ids:
+            found.append((f"{cluster.name}: globalClusterIdentifier {gid} names no GlobalCluster in the stack",
+                          cluster.urn))
+    for gc, gid, members in globals_:
+        if is_known(gid):
+            found.extend(_global_cluster_topology(read, gc, gid, members, approved))
+    return read.findings + found
+
+
+def _global_cluster_topology(read: Reader, gc: Any, gid: Any, members: list[Any],
+                             approved: tuple[str, ...]) -> list[Finding]:
+    """P3 for one global cluster: its region, one primary there, and secondaries in distinct approved regions."""
+    region = read.region(gc)
+    if region is UNKNOWN:
+        return []
+    found: list[Finding] = []
+    if region is None:
+        found.append((f"{gc.name}: global cluster {gid} has no determinable region", gc.urn))
+    elif region not in approved:
+        found.append((f"{gc.name}: global cluster {gid} is in {region}, not an approved region "
+                      f"({', '.join(approved)})", gc.urn))
+    if not members:
+        return [*found, (f"{gc.name}: global cluster {gid} has no member clusters", gc.urn)]
+    roles = {m.urn: is_primary(read, m) for m in members}
+    if None in roles.values():
+        return found
+    primaries = [m for m in members if roles[m.urn]]
+    if not primaries:
+        found.append((f"{gc.name}: global cluster {gid} has no primary (no member sets masterUsername)", gc.urn))
+    elif len(primaries) > 1:
+        found.append((f"{gc.name}: global cluster {gid} has {len(primaries)} primaries "
+                      f"({', '.join(p.name for p in primaries)}); exactly one member may set masterUsername",
+                      gc.urn))
+    primary_region = read.region(primaries[0]) if len(primaries) == 1 else None
+    if len(primaries) == 1 and primary_region != region and is_known(primary_region) and region is not None:
+        found.append((f"{primaries[0].name}: primary of {gid} is in {primary_region}, not the global "
+                      f"cluster's region {region}", primaries[0].urn))
+    seen: dict[Any, Any] = {}
+    for member in members:
+        found.extend(_member_placement(read, member, gid, approved, roles[member.urn], primary_region, seen))
+        found.extend(_member_engine(read, gc, member, gid))
+    return found
+
+
+def _member_placement(read: Reader, member: Any, gid: Any, approved: tuple[str, ...], primary: bool | None,
+                      primary_region: Any, seen: dict[Any, Any]) -> list[Finding]:
+    """A member's region: approved, and for a secondary neither the primary's nor another secondary's."""
+    member_region = read.region(member)
+    if member_region is UNKNOWN:
+        return []
+    if member_region is None:
+        return [(f"{member.name}: member of {gid} has no determinable region", member.urn)]
+    found: list[Finding] = []
+    if member_region not in approved:
+        found.append((f"{member.name}: member of {gid} is in {member_region}, not an approved region "
+                      f"({', '.join(approved)})", member.urn))
+    if not primary:
+        if member_region == primary_region:
+            found.append((f"{member.name}: secondary of {gid} is in the primary's region {member_region}",
+                          member.urn))
+        elif member_region in seen:
+            found.append((f"{member.name}: secondary of {gid} is in {member_region}, like "
+                          f"{seen[member_region].name}; secondaries need distinct regions", member.urn))
+        seen.setdefault(member_region, member)
+    return found
+
+
+def _member_engine(read: Reader, gc: Any, member: Any, gid: Any) -> list[Finding]:
+    """A member's engine and engineVersion equal the global cluster's."""
+    found: list[Finding] = []
+    for path in ("engine", "engineVersion"):
+        want, got = read(gc, path), read(member, path)
+        if not is_known(want) or got is UNKNOWN:
+            continue
+        if got is MISSING:
+            found.append((f"{member.name}: {path} is not set; it must equal global cluster {gid}'s "
+                          f"{want!r}", member.urn))
+        elif got != want:
+            found.append((f"{member.name}: {path} must equal global cluster {gid}'s {want!r} (got {got!r})",
+                          member.urn))
+    return found
+
+
+def _workloads_groups(read: Reader, resources: Sequence[Any]) -> dict[Any, Any]:
+    groups = {}
+    for ng in of_type(resources, NODE_GROUP):
+        name = read(ng, "nodeGroupName")
+        if str(name if isinstance(name, str) else ng.name).endswith("-workloads"):
+            groups[read.region(ng)] = ng
+    return groups
+
+
+def _promotion_headroom(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    read = Reader()
+    found: list[Finding] = []
+    instances = of_type(resources, INSTANCE)
+
+    def classes(cluster: Any) -> list[tuple[Any, Any]]:
+        ident = read(cluster, "clusterIdentifier")
+        return [(i, read(i, "instanceClass")) for i in instances if is_known(ident)
+                and resolved(read, i, "clusterIdentifier", CLUSTER, "clusterIdentifier") == ident]
+
+    region_pairs: dict[tuple[Any, Any], list[str]] = defaultdict(list)
+    for _gc, gid, members in global_members(read, resources):
+        roles = {m.urn: is_primary(read, m) for m in members}
+        primaries = [m for m in members if roles[m.urn]]
+        if len(primaries) != 1 or None in roles.values():
+            continue  # P3 reports the topology
+        primary = primaries[0]
+        primary_classes = classes(primary)
+        unranked = [(i, c) for i, c in primary_classes if c is not UNKNOWN and size_rank(c) is None]
+        for inst, cls in unranked:
+            found.append((f"{inst.name}: instanceClass {cls!r} has no known size; promotion headroom cannot be "
+                          "verified", inst.urn))
+        ranked = [(i, c) for i, c in primary_classes if size_rank(c) is not None]
+        if unranked or not ranked:
+            if not primary_classes:
+                found.append((f"{primary.name}: primary of {gid} has no instances", primary.urn))
+            continue
+        writer = max((c for _, c in ranked), key=lambda c: size_rank(c) or 0)
+        for secondary in members:
+            if roles[secondary.urn]:
+                continue
+            region_pairs[(read.region(primary), read.region(secondary))].append(gid)
+            own = [c for _, c in classes(secondary)]
+            if any(c is UNKNOWN for c in own):
+                continue
+            if not own:
+                found.append((f"{secondary.name}: secondary of {gid} has no instances; it needs one of at least the "
+                              f"primary writer's class {writer}", secondary.urn))
+            elif not any((size_rank(c) or -1) >= (size_rank(writer) or 0) for c in own):
+                found.append((f"{secondary.name}: no instance of this secondary of {gid} is at least the primary "
+                              f"writer's class {writer} (instanceClass {', '.join(map(str, own))})", secondary.urn))
+
+    found.extend(_node_headroom(read, resources, region_pairs))
+    return read.findings + found
+
+
+def _node_headroom(read: Reader, resources: Sequence[Any],
+                   region_pairs: Mapping[tuple[Any, Any], list[str]]) -> list[Finding]:
+    """P4's compute side: each secondary region's workloads node group can grow to the primary's desired size."""
+    found: list[Finding] = []
+    workloads = _workloads_groups(read, resources)
+    for (primary_region, secondary_region), gids in region_pairs.items():
+        if not is_known(primary_region, secondary_region) or primary_region == secondary_region:
+            continue
+        source, target = workloads.get(primary_region), workloads.get(secondary_region)
+        if source is None or target is None:
+            missing = primary_region if source is None else secondary_region
+            found.append((f"{missing}: has no *-workloads node group; Aurora secondaries in {secondary_region} of "
+                          f"primaries in {primary_region} need one on each side", None))
+            continue
+        desired, maximum = read(source, "scalingConfig.desiredSize"), read(target, "scalingConfig.maxSize")
+        if UNKNOWN in (desired, maximum):
+            continue
+        if not isinstance(maximum, int) or not isinstance(desired, int) or maximum < desired:
+            found.append((f"{target.name}: scalingConfig.maxSize {maximum!r} is below the desiredSize {desired!r} "
+                          f"of {source.name}; {secondary_region} hosts secondaries of {len(gids)} global "
+                          f"cluster(s) whose primary is in {primary_region}", target.urn))
+    return found
+
+
+def _replacement_guard(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    if not is_prod(config):
+        return []
+    read = Reader()
+    found: list[Finding] = []
+    needed = ("globalClusterIdentifier", "replicationSourceIdentifier")
+    for cluster in of_type(resources, CLUSTER):
+        gid = global_id(read, cluster)  # at a first preview, from the one GlobalCluster it joins
+        if not is_known(gid) or gid == "":
+            continue
+        ignored = list(getattr(cluster.opts, "ignore_changes", None) or [])
+        missing = [p for p in needed if p not in ignored]
+        if missing:
+            found.append((f"{cluster.name}: opts.ignore_changes lacks {', '.join(missing)}; a member of global "
+                          f"cluster {gid} must ignore {' and '.join(needed)} (got {ignored!r})", cluster.urn))
+    return read.findings + found
+
+
+INVARIANTS = [
+    StackRule(
+        Meta("P3", "platform-global-cluster-topology",
+             "Each Aurora global cluster has one primary in its region and secondaries in distinct approved regions",
+             Severity.HIGH, mandatory=True,
+             remediation="Give exactly one member master credentials, in the global cluster's region; place each "
+                         "secondary in its own approved region; keep engine and engineVersion equal to the "
+                         "global cluster's."),
+        stable(_topology), config=REGIONS_SCHEMA, defaults={"approvedRegions": list(APPROVED_REGIONS)}),
+    StackRule(
+        Meta("P4", "platform-promotion-headroom",
+             "Secondaries can carry the primary's load after a regional failover", Severity.MEDIUM, mandatory=True,
+             remediation="Give every secondary an instance of at least the primary writer's class, and let the "
+                         "workloads node group of each secondary region scale to the primary region's desired size."),
+        stable(_promotion_headroom)),
+    StackRule(
+        Meta("P9", "platform-replacement-guard",
+             "Global-cluster members ignore the identifiers an out-of-band switchover changes", Severity.HIGH,
+             mandatory=True,
+             remediation="Add globalClusterIdentifier and replicationSourceIdentifier to ignore_changes of every "
+                         "global-cluster member. This only covers the known switchover drift: detecting every "
+                         "planned replacement needs the engine's diff, so CI also diffs `pulumi preview --json` for "
+                         "replace steps on stateful types."),
+        stable(_replacement_guard)),
 ]

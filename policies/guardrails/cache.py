@@ -5,18 +5,35 @@ All of E1..E10 apply; the program creates no stand-alone aws.elasticache.Cluster
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from guardrails.core import MISSING, Meta, ResourceRule, StackRule, at_least, check, equals, get, is_true, present
+from guardrails.core import (
+    MISSING,
+    Meta,
+    ResourceRule,
+    StackRule,
+    at_least,
+    check,
+    equals,
+    get,
+    is_true,
+    present,
+)
 from guardrails.core import show as _show
 from guardrails.network import entries
+from guardrails.stack_reads import (
+    Finding,
+    Reader,
+    differ,
+    is_prod,
+    of_type,
+    stable,
+)
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
-
-
 
 
 def _non_empty_list(value: Any) -> bool:
@@ -115,4 +132,37 @@ RULES: list[ResourceRule | StackRule] = [
                          "groups only).",
              mirrors=("CKV2_AWS_5",)),
         (REPLICATION_GROUP,), custom=_security_groups),
+]
+
+
+# -------------------------------------------------------------------------------------------- P7 Redis
+
+_RG_CHECKS = (
+    check("numNodeGroups", **at_least(1, 0)),
+    check("automaticFailoverEnabled", **is_true()),
+    check("multiAzEnabled", **is_true()),
+)
+_RG_PROD_CHECKS = (check("replicasPerNodeGroup", **at_least(1, 0)),)
+
+
+def _redis_sizing(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    read = Reader()
+    found: list[Finding] = []
+    groups = of_type(resources, REPLICATION_GROUP)
+    for rg in groups:
+        for chk in _RG_CHECKS + (_RG_PROD_CHECKS if is_prod(config) else ()):
+            found.extend(read.check(rg, chk))
+    for path in ("nodeType", "engineVersion"):
+        found.extend(differ(f"elasticache ReplicationGroup {path}", [(rg, read(rg, path)) for rg in groups]))
+    return read.findings + found
+
+
+INVARIANTS = [
+    StackRule(
+        Meta("P7", "platform-redis-sizing",
+             "Cluster-mode Valkey/Redis with replicas, failover and Multi-AZ, sized alike in every region",
+             Severity.MEDIUM, mandatory=True,
+             remediation="Set num_node_groups >= 1, replicas_per_node_group >= 1 (prod), automatic failover and "
+                         "Multi-AZ, and the same node_type and engine_version in every region."),
+        stable(_redis_sizing)),
 ]

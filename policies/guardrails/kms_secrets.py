@@ -28,12 +28,20 @@ from guardrails.core import (
     Rule,
     StackRule,
     check,
+    dependency,
     equals,
     get,
     is_true,
     present,
 )
 from guardrails.network import any_references, items, of_type
+from guardrails.stack_reads import (
+    KMS_KEY,
+    UNKNOWN,
+    Finding,
+    Reader,
+    stable,
+)
 
 KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -275,4 +283,93 @@ RULES: list[Rule] = [
         Meta("S13", "secretsmanager-secret-description", "Secrets say whose credentials they hold", Severity.LOW,
              mandatory=False, remediation="Set description on the aws.secretsmanager.Secret."),
         (SECRET,), (check("description", **present()),)),
+]
+
+
+# ---------------------------------------------------------------------------------------------- P5 KMS
+
+_KEY_PROPS = ("kmsKeyId", "kmsKeyArn", "encryptionAtRestKmsKeyArn", "performanceInsightsKmsKeyId", "keyArn",
+              "targetKeyArn", "masterUserSecretKmsKeyId")
+
+
+def _key_refs(read: Reader, resource: Any, node: Any, path: str, region: Any) -> list[tuple[str, Any, Any]]:
+    """(path, key ARN or the kms Key it comes from, region it must be in) for every KMS key reference under node.
+
+    A reference unknown during preview (the ARN of a key the stack creates) is the one kms Key the engine's
+    property dependencies name for its top-level input; with none, or several, it fails closed.
+    """
+    refs: list[tuple[str, Any, Any]] = []
+    if isinstance(node, Mapping):
+        try:
+            own = node.get("region")
+        except UnknownValueError:
+            own = read.unknown(resource, f"{path}region")
+        region = own if isinstance(own, str) or own is UNKNOWN else region
+        for key in list(iter(node)):
+            try:
+                value = node[key]
+            except UnknownValueError:
+                if key in _KEY_PROPS:
+                    source = dependency(resource, f"{path}{key}", KMS_KEY)
+                    if source is None:
+                        read.unknown(resource, f"{path}{key}")
+                    else:
+                        refs.append((f"{path}{key}", source, region))
+                continue
+            if key in _KEY_PROPS and isinstance(value, str):
+                refs.append((f"{path}{key}", value, region))
+            else:
+                refs.extend(_key_refs(read, resource, value, f"{path}{key}.", region))
+    elif isinstance(node, Sequence) and not isinstance(node, str):
+        for i in range(len(node)):
+            try:
+                value = node[i]
+            except UnknownValueError:
+                continue
+            refs.extend(_key_refs(read, resource, value, f"{path}{i}.", region))
+    return refs
+
+
+def _kms_regions(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
+    """P5. A key ARN unknown at the first preview is checked as the region of the kms Key it comes from."""
+    read = Reader()
+    found: list[Finding] = []
+    for resource in resources:
+        if not resource.resource_type.startswith("aws:"):
+            continue
+        region = read.region(resource)
+        for path, arn, want in _key_refs(read, resource, resource.props, "", region):
+            if not isinstance(arn, str):  # the kms Key an unknown reference comes from
+                if want is UNKNOWN:
+                    continue
+                key_region = read.region(arn)
+                whose = "the replica's" if path.startswith("replicas.") else "the resource's"
+                if want is None or key_region is None:
+                    found.append((f"{resource.name}: {path} (key {arn.name}) cannot be checked: "
+                                  f"{'the resource' if want is None else 'the key'} has no determinable region",
+                                  resource.urn))
+                elif key_region is not UNKNOWN and key_region != want:
+                    found.append((f"{resource.name}: {path} comes from key {arn.name} in {key_region}, not "
+                                  f"{whose} region {want}", resource.urn))
+                continue
+            parts = arn.split(":")
+            if not arn.startswith("arn:") or len(parts) < 6 or parts[2] != "kms" or want is UNKNOWN:
+                continue
+            if want is None:
+                found.append((f"{resource.name}: {path} {arn} cannot be checked: the resource has no determinable "
+                              "region", resource.urn))
+            elif parts[3] != want:
+                whose = "the replica's" if path.startswith("replicas.") else "the resource's"
+                found.append((f"{resource.name}: {path} {arn} is a key in {parts[3] or 'no region'}, not "
+                              f"{whose} region {want}", resource.urn))
+    return read.findings + found
+
+
+INVARIANTS = [
+    StackRule(
+        Meta("P5", "platform-kms-region", "Every KMS key a resource uses lives in the resource's own region",
+             Severity.HIGH, mandatory=True,
+             remediation="Use the regional key (or a multi-Region replica key) of the resource's region; Secrets "
+                         "Manager replicas use a key of the replica's region."),
+        stable(_kms_regions)),
 ]
