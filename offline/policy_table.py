@@ -1,4 +1,4 @@
-"""`make docs`: the README's guardrail table, the per-layer pack configs, the pack's facts file and docs/stacks.md."""
+"""`make docs`: the guardrail table, the per-layer pack configs, the pack's facts file, docs/manifest.md and docs/stacks.md."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def rewrite(text: str) -> str:
 
 
 def main() -> int:
-    from offline import layout, pack_facts, policy_configs
+    from offline import layout, manifest_doc, pack_facts, policy_configs
 
     README.write_text(rewrite(README.read_text(encoding="utf-8")), encoding="utf-8")
     print(f"README.md: guardrail table rewritten ({len(all_rules())} rules; pack at {PACK_DIR.name}/)")
@@ -40,6 +40,8 @@ def main() -> int:
         print(f"{target.relative_to(PACK_DIR.parent)}: the pack's config for that layer's stacks")
     facts = pack_facts.write()
     print(f"{facts.relative_to(PACK_DIR.parent)}: the program's facts the pack shares (from regions/)")
+    reference = manifest_doc.write()
+    print(f"{reference.relative_to(PACK_DIR.parent)}: every manifest field, from regions/schema.py")
     layout.STACKS_DOC.write_text(layout.document(), encoding="utf-8")
     print(f"{layout.STACKS_DOC.relative_to(PACK_DIR.parent)}: the stacks and deploy waves")
     return 0

@@ -37,8 +37,8 @@ class Strict(BaseModel):
 class ShardRange(Strict):
     """Half-open range [start, end) of logical shards."""
 
-    start: Count
-    end: Positive
+    start: Count = Field(description="first logical shard of the range")
+    end: Positive = Field(description="one past the last logical shard of the range")
 
     @property
     def size(self) -> int:
@@ -46,38 +46,47 @@ class ShardRange(Strict):
 
 
 class Taint(Strict):
-    key: str
-    value: str = ""
-    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+    key: str = Field(description="Kubernetes taint key")
+    value: str = Field(default="", description="Kubernetes taint value")
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"] = Field(description=(
+        "what the taint does to pods that do not tolerate it (EKS's enum)"))
 
 
 class NodeGroup(Strict):
-    name: Name
+    name: Name = Field(description="node group name, prefixed with the region's short code in AWS")
     instance_types: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]] = Field(
         min_length=1, description="Graviton (arm64) instance types only: the AL2023 ARM AMI runs on them"
     )
-    min_size: Count
-    desired_size: Count
-    max_size: Positive
-    disk_gib: Annotated[int, Field(ge=20, le=16384, strict=True)] = 100
-    labels: dict[str, str] = {}
-    taints: list[Taint] = []
+    min_size: Count = Field(description="fewest nodes the group scales down to")
+    desired_size: Count = Field(description=(
+        "nodes at creation; the cost estimate counts this many (the cluster autoscaler moves it later)"))
+    max_size: Positive = Field(description=(
+        "most nodes the group scales up to; a DR region's workloads group must reach its primaries' desired size"))
+    disk_gib: Annotated[int, Field(ge=20, le=16384, strict=True)] = Field(default=100, description=(
+        "root volume of each node, GiB (gp3, encrypted)"))
+    labels: dict[str, str] = Field(default={}, description="Kubernetes labels every node of the group carries")
+    taints: list[Taint] = Field(default=[], description="Kubernetes taints every node of the group carries")
 
 
 class Eks(Strict):
-    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")]
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")] = Field(description=(
+        "EKS Kubernetes version, MAJOR.MINOR; regions stay within one minor of each other"))
     log_retention_days: RetentionDays = Field(description="retention of the control-plane log group")
-    node_groups: list[NodeGroup] = Field(min_length=1)
+    node_groups: list[NodeGroup] = Field(min_length=1, description="the managed node groups of the region's cluster")
 
 
 class Aurora(Strict):
-    engine_version: Annotated[str, Field(pattern=r"^[0-9]{2}\.[0-9]+$")]
-    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")]
-    readers: Count
-    # Instances in each secondary cluster of this region's shard groups, each of the writer's class:
-    # at least one, so a promoted secondary can take the writer's load at once.
-    secondary_instances: Positive
-    backup_retention_days: Annotated[int, Field(ge=7, le=35, strict=True)]
+    engine_version: Annotated[str, Field(pattern=r"^[0-9]{2}\.[0-9]+$")] = Field(description=(
+        "Aurora PostgreSQL version, MAJOR.MINOR, the same in every region of a global database"))
+    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = Field(description=(
+        "class of every writer and reader of the region's shard groups (a class with a known max_connections)"))
+    readers: Count = Field(description=(
+        "readers in each primary cluster of the region's shard groups (group_readers overrides one group)"))
+    secondary_instances: Positive = Field(description=(
+        "instances in each secondary cluster this region hosts, each of the writer's class: at least one, so a "
+        "promoted secondary takes the writer's load at once"))
+    backup_retention_days: Annotated[int, Field(ge=7, le=35, strict=True)] = Field(description=(
+        "automated backup retention, days (AWS allows 1-35; at least 7, and the production minimum in production)"))
     log_retention_days: RetentionDays = Field(description="retention of the exported postgresql logs")
 
     @property
@@ -86,35 +95,46 @@ class Aurora(Strict):
 
 
 class Kafka(Strict):
-    kafka_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9x]+(\.kraft)?$")]
-    broker_type: Annotated[str, Field(pattern=r"^kafka\.[a-z0-9]+\.[a-z0-9]+$")]
-    brokers: Annotated[int, Field(ge=3, le=60, strict=True)]
-    storage_gib: Annotated[int, Field(ge=1, le=16384, strict=True)]
-    # Storage autoscaling grows each broker's volume up to this (MSK never shrinks it).
-    max_storage_gib: Annotated[int, Field(ge=1, le=16384, strict=True)]
+    kafka_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9x]+(\.kraft)?$")] = Field(description=(
+        "MSK Kafka version (KRaft versions end in .kraft)"))
+    broker_type: Annotated[str, Field(pattern=r"^kafka\.[a-z0-9]+\.[a-z0-9]+$")] = Field(description=(
+        "MSK broker instance type"))
+    brokers: Annotated[int, Field(ge=3, le=60, strict=True)] = Field(description=(
+        "brokers in the region's cluster, a multiple of its availability zones"))
+    storage_gib: Annotated[int, Field(ge=1, le=16384, strict=True)] = Field(description=(
+        "initial EBS volume of each broker, GiB"))
+    max_storage_gib: Annotated[int, Field(ge=1, le=16384, strict=True)] = Field(description=(
+        "storage autoscaling grows each broker's volume up to this, GiB (MSK never shrinks it)"))
     log_retention_days: RetentionDays = Field(description="retention of the broker logs")
 
 
 class Topic(Strict):
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,100}$")]
-    partitions: Annotated[int, Field(ge=1, le=10000, strict=True)]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9.-]{0,100}$")] = Field(description="topic name")
+    partitions: Annotated[int, Field(ge=1, le=10000, strict=True)] = Field(description=(
+        "partitions of the topic in every region's cluster"))
     replicated: bool = Field(description="copied by MSK Replicator to the region's DR regions")
 
 
 class Streams(Strict):
     """The topic plan, the same in every region of the environment."""
 
-    topics: list[Topic] = Field(min_length=1)
+    topics: list[Topic] = Field(min_length=1, description="the topics every regional cluster creates")
 
 
 class Redis(Strict):
-    engine: Literal["valkey", "redis"]
+    engine: Literal["valkey", "redis"] = Field(description=(
+        "ElastiCache engine: valkey (the default), or redis with engine_reason"))
     engine_reason: str | None = Field(default=None, description="why Redis OSS instead of Valkey (required then)")
-    engine_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+$")]
-    node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")]
-    shards: Annotated[int, Field(ge=1, le=500, strict=True)]
-    replicas_per_shard: Annotated[int, Field(ge=0, le=5, strict=True)]
-    snapshot_retention_days: Annotated[int, Field(ge=1, le=35, strict=True)]
+    engine_version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+$")] = Field(description=(
+        "engine version, MAJOR.MINOR"))
+    node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")] = Field(description=(
+        "ElastiCache node type of every node"))
+    shards: Annotated[int, Field(ge=1, le=500, strict=True)] = Field(description=(
+        "node groups (shards) of the cluster-mode replication group"))
+    replicas_per_shard: Annotated[int, Field(ge=0, le=5, strict=True)] = Field(description=(
+        "replicas of each shard (at least 1 in production, for automatic failover)"))
+    snapshot_retention_days: Annotated[int, Field(ge=1, le=35, strict=True)] = Field(description=(
+        "automatic snapshot retention, days"))
     log_retention_days: RetentionDays = Field(description="retention of the slow and engine logs")
 
     @property
@@ -123,27 +143,34 @@ class Redis(Strict):
 
 
 class PgBouncer(Strict):
-    # Three at least, one per AZ: losing a zone (or a node being drained) keeps the databases reachable.
-    min_replicas: Annotated[int, Field(ge=3, strict=True)]
-    max_replicas: Positive
-    default_pool_size: Positive
-    max_client_conn: Positive
+    min_replicas: Annotated[int, Field(ge=3, strict=True)] = Field(description=(
+        "fewest PgBouncer pods: three at least, one per AZ, so losing a zone or draining a node keeps the databases "
+        "reachable"))
+    max_replicas: Positive = Field(description=(
+        "most PgBouncer pods the autoscaler runs; pool size x this must fit each instance's max_connections"))
+    default_pool_size: Positive = Field(description="server connections per database and user each pod opens")
+    max_client_conn: Positive = Field(description="client connections each pod accepts")
 
 
 class Region(Strict):
-    name: str
-    short_code: Annotated[str, Field(pattern=r"^[a-z]{2,4}[0-9]$")]
-    vpc_cidr: str
-    availability_zones: Annotated[int, Field(ge=2, le=6, strict=True)]
-    cloudflare_regions: list[str] = Field(min_length=1)
-    dr_regions: list[str]
-    logical_shards: ShardRange
-    shard_groups: Positive
-    eks: Eks
-    aurora: Aurora
-    kafka: Kafka
-    redis: Redis
-    pgbouncer: PgBouncer
+    name: str = Field(description="AWS region name, e.g. us-east-1")
+    short_code: Annotated[str, Field(pattern=r"^[a-z]{2,4}[0-9]$")] = Field(description=(
+        "short prefix of the region's resource names, e.g. use1"))
+    vpc_cidr: str = Field(description=(
+        "the region's VPC range: private IPv4, /16 to /20, disjoint from every other region's"))
+    availability_zones: Annotated[int, Field(ge=2, le=6, strict=True)] = Field(description=(
+        "availability zones the region's subnets span (3 at least in production)"))
+    cloudflare_regions: list[str] = Field(min_length=1, description=(
+        "Cloudflare load-balancing regions steered to this region"))
+    dr_regions: list[str] = Field(description=(
+        "regions holding the secondaries of this region's shard groups, preferred failover target first"))
+    logical_shards: ShardRange = Field(description="the logical shards this region is home to")
+    shard_groups: Positive = Field(description="Aurora global databases the region's logical shards are split into")
+    eks: Eks = Field(description="the region's EKS cluster")
+    aurora: Aurora = Field(description="the region's Aurora shard groups")
+    kafka: Kafka = Field(description="the region's MSK cluster")
+    redis: Redis = Field(description="the region's ElastiCache replication group")
+    pgbouncer: PgBouncer = Field(description="the region's PgBouncer deployment in front of Aurora")
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -167,7 +194,7 @@ class Network(Strict):
     nat_gateways: Literal["per_az", "single"] = Field(
         description="per_az survives the loss of an AZ; single trades that away for cost (dev only)"
     )
-    flow_log_retention_days: RetentionDays
+    flow_log_retention_days: RetentionDays = Field(description="retention of the VPC flow logs")
 
 
 HostLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
@@ -177,56 +204,73 @@ UrlPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$")]
 class Edge(Strict):
     """What Cloudflare serves: hostnames (under the stack's domain), health checks, limits and caching."""
 
-    api_host: HostLabel
-    webhook_host: HostLabel
+    api_host: HostLabel = Field(description="host label of the API under the stack's domain (api -> api.<domain>)")
+    webhook_host: HostLabel = Field(description="host label of Telegram's webhook under the stack's domain")
     webhook_path: UrlPath = Field(description="where Telegram delivers updates; accepted only from Telegram")
     health_path: UrlPath = Field(description="what the load balancers' monitors request from every origin")
-    api_requests_per_minute: Annotated[int, Field(ge=10, le=100_000, strict=True)]
-    auth_requests_per_minute: Annotated[int, Field(ge=1, le=10_000, strict=True)]
-    auth_paths: list[UrlPath] = Field(min_length=1)
-    static_extensions: list[Annotated[str, Field(pattern=r"^[a-z0-9]{1,8}$")]] = Field(min_length=1)
-    static_ttl_seconds: Annotated[int, Field(ge=60, le=31_536_000, strict=True)]
+    api_requests_per_minute: Annotated[int, Field(ge=10, le=100_000, strict=True)] = Field(description=(
+        "rate limit per client IP and Cloudflare data centre on the API"))
+    auth_requests_per_minute: Annotated[int, Field(ge=1, le=10_000, strict=True)] = Field(description=(
+        "rate limit per client IP on auth_paths"))
+    auth_paths: list[UrlPath] = Field(min_length=1, description="path prefixes that get the auth rate limit")
+    static_extensions: list[Annotated[str, Field(pattern=r"^[a-z0-9]{1,8}$")]] = Field(min_length=1, description=(
+        "file extensions Cloudflare caches"))
+    static_ttl_seconds: Annotated[int, Field(ge=60, le=31_536_000, strict=True)] = Field(description=(
+        "edge cache TTL of static files, seconds"))
 
 
 class Alarms(Strict):
     """Thresholds of the CloudWatch alarms every data resource gets, and the in-cluster monitoring's size."""
 
-    aurora_cpu_percent: Annotated[int, Field(ge=10, le=100, strict=True)]
-    aurora_freeable_memory_mib: Annotated[int, Field(ge=64, strict=True)]
-    aurora_connections_percent: Annotated[int, Field(ge=10, le=100, strict=True)]  # of max_connections
-    aurora_global_lag_seconds: Annotated[int, Field(ge=1, le=3600, strict=True)]
-    kafka_disk_used_percent: Annotated[int, Field(ge=10, le=95, strict=True)]
-    cache_engine_cpu_percent: Annotated[int, Field(ge=10, le=100, strict=True)]
-    cache_memory_percent: Annotated[int, Field(ge=10, le=100, strict=True)]
-    cache_evictions_per_minute: Annotated[int, Field(ge=0, strict=True)]
-    cache_replication_lag_seconds: Annotated[int, Field(ge=1, le=3600, strict=True)]
-    prometheus_retention_days: Annotated[int, Field(ge=1, le=365, strict=True)]
-    prometheus_storage_gib: Annotated[int, Field(ge=10, le=16384, strict=True)]
+    aurora_cpu_percent: Annotated[int, Field(ge=10, le=100, strict=True)] = Field(description=(
+        "Aurora instance CPU that alarms, percent"))
+    aurora_freeable_memory_mib: Annotated[int, Field(ge=64, strict=True)] = Field(description=(
+        "Aurora freeable memory below which an instance alarms, MiB"))
+    aurora_connections_percent: Annotated[int, Field(ge=10, le=100, strict=True)] = Field(description=(
+        "Aurora connections that alarm, percent of the class's max_connections"))
+    aurora_global_lag_seconds: Annotated[int, Field(ge=1, le=3600, strict=True)] = Field(description=(
+        "a secondary behind its writer longer than this alarms, seconds"))
+    kafka_disk_used_percent: Annotated[int, Field(ge=10, le=95, strict=True)] = Field(description=(
+        "MSK broker data disk use that alarms, percent"))
+    cache_engine_cpu_percent: Annotated[int, Field(ge=10, le=100, strict=True)] = Field(description=(
+        "ElastiCache engine CPU that alarms, percent"))
+    cache_memory_percent: Annotated[int, Field(ge=10, le=100, strict=True)] = Field(description=(
+        "ElastiCache memory use that alarms, percent"))
+    cache_evictions_per_minute: Annotated[int, Field(ge=0, strict=True)] = Field(description=(
+        "ElastiCache evictions per minute that alarm"))
+    cache_replication_lag_seconds: Annotated[int, Field(ge=1, le=3600, strict=True)] = Field(description=(
+        "ElastiCache replica lag that alarms, seconds"))
+    prometheus_retention_days: Annotated[int, Field(ge=1, le=365, strict=True)] = Field(description=(
+        "retention of the in-cluster Prometheus, days"))
+    prometheus_storage_gib: Annotated[int, Field(ge=10, le=16384, strict=True)] = Field(description=(
+        "volume of the in-cluster Prometheus, GiB"))
 
 
 Posture = Literal["production", "development"]
 
 
 class Manifest(Strict):
-    environment: Name
-    # production: stateful resources are protected (Pulumi `protect` and AWS deletion protection), and the
-    # rules that keep a region alive through an AZ loss apply; development: destroyable, smallest shapes.
-    posture: Posture
-    # Regions deployed together, in order; a production environment deploys a canary region alone first.
-    deploy_waves: list[list[str]] = []
-    logical_shards: Positive
-    users_per_logical_shard: Positive
-    network: Network
-    alarms: Alarms
-    edge: Edge
-    # Shard groups whose writer is not in their home region right now (after a switchover or failover, see
-    # docs/runbooks/aurora-switchover.md): group id -> the region holding the writer.
-    writer_regions: dict[str, str] = {}
-    # Shard groups whose primary cluster runs another number of readers than its home region's
-    # `aurora.readers` (a hot group gets more, without resizing every group of the region): group id -> readers.
-    group_readers: dict[str, Count] = {}
-    streams: Streams
-    regions: list[Region] = Field(min_length=1)
+    environment: Name = Field(description=(
+        "environment name (prod, dev): the stacks are <environment>-<region>[-<layer>] and <environment>-global"))
+    posture: Posture = Field(description=(
+        "production: stateful resources protected (Pulumi protect and AWS deletion protection) and the AZ-loss rules "
+        "apply; development: destroyable, smallest shapes"))
+    deploy_waves: list[list[str]] = Field(default=[], description=(
+        "regions deployed together, in order; a production environment deploys a canary region alone first"))
+    logical_shards: Positive = Field(description=(
+        "logical shards of the environment; the regions' ranges tile [0, logical_shards)"))
+    users_per_logical_shard: Positive = Field(description="users each logical shard holds (capacity and cost per user)")
+    network: Network = Field(description="network settings every region shares")
+    alarms: Alarms = Field(description="alarm thresholds and the in-cluster monitoring's size")
+    edge: Edge = Field(description="what Cloudflare serves")
+    writer_regions: dict[str, str] = Field(default={}, description=(
+        "shard groups whose writer is not in their home region now (after a switchover or failover, "
+        "docs/runbooks/aurora-switchover.md): group id -> the region holding the writer"))
+    group_readers: dict[str, Count] = Field(default={}, description=(
+        "shard groups whose primary cluster runs another number of readers than its home region's aurora.readers: "
+        "group id -> readers"))
+    streams: Streams = Field(description="the Kafka topic plan")
+    regions: list[Region] = Field(min_length=1, description="the regions of the environment")
 
     @property
     def region_names(self) -> list[str]:
