@@ -1,4 +1,7 @@
-"""Calling guardrails directly, the way the policy server would, on props taken from the real plans."""
+"""Calling guardrails directly, the way the policy server would, on props taken from the real plans.
+
+Whole plans reach stack rules through offline/guardrails.py's adapter, the one `make plan` runs.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from pulumi_policy import (
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from guardrails.core import ResourceRule, StackRule
+from offline.guardrails import stack_view
+from tests import nested
 
 
 def options(protect: bool = False, ignore_changes: Sequence[str] = ()) -> PolicyResourceOptions:
@@ -65,44 +70,22 @@ def stack_violations(rule: StackRule, resources: Sequence[PolicyResource],
 
 
 def plan_resources(doc: Mapping[str, Any]) -> list[PolicyResource]:
-    """Every custom resource of a plan document as a stack policy would receive it (outputs as props)."""
-    by_urn = {r["urn"]: r for r in doc["resources"]}
-    result = []
-    for r in doc["resources"]:
-        if not r["custom"] or r["type"].startswith("pulumi:providers:"):
-            continue
-        provider = by_urn.get(r["provider"] or "")
-        policy_provider = PolicyProviderResource(provider["type"], provider["inputs"], provider["urn"],
-                                                 provider["name"]) if provider else None
-        props = {**r["inputs"], **r["outputs"]}
-        result.append(PolicyResource(r["type"], unknown_checking_proxy(props), r["urn"], r["name"],
-                                     options(r["protect"], r["ignoreChanges"]), policy_provider, None, [], {}))
-    return result
+    """Every custom resource of a plan document as a stack policy receives it: the adapter `make plan` uses
+    (offline/guardrails.py), so outputs merged into props and the engine's dependencies included."""
+    return stack_view(doc)
 
 
 def without(props: Mapping[str, Any], path: str) -> dict[str, Any]:
     """A deep copy of props with the value at a dotted path removed."""
     result = copy.deepcopy(dict(props))
-    *parents, leaf = path.split(".")
-    node: Any = result
-    for part in parents:
-        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
-    if isinstance(node, dict):
-        node.pop(leaf, None)
+    nested.remove(result, path)
     return result
 
 
 def with_value(props: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A deep copy of props with the value at a dotted path set (intermediate mappings created)."""
     result = copy.deepcopy(dict(props))
-    *parents, leaf = path.split(".")
-    node: Any = result
-    for part in parents:
-        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
-    if isinstance(node, list):
-        node[int(leaf)] = value
-    else:
-        node[leaf] = value
+    nested.put(result, path, value)
     return result
 
 

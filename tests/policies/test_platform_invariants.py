@@ -23,13 +23,14 @@ from guardrails.registry import all_rules, invariants
 from offline.document import UNKNOWN_MARK
 from offline.environment import document_of
 from offline.guardrails import with_unknown_sentinels
+from tests import nested
+from tests.nested import REMOVE
 from tests.policies.harness import options, plan_resources, stack_resource, stack_violations
 
 PROD = {"environment": "prod"}
 DEV = {"environment": "dev"}
 RULES = [r for r in invariants() if isinstance(r, StackRule)]
 BY_ID = {rule.meta.id: rule for rule in RULES}
-REMOVE = object()
 
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -90,16 +91,7 @@ class Plan:
         r = self.entry(resource_type, name)
         sides = [s for s in ("inputs", "outputs") if parts[0] in r[s]] or ["inputs"]
         for side in sides:
-            node: Any = r[side]
-            for part in parts[:-1]:
-                node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
-            if value is REMOVE:
-                if isinstance(node, dict):
-                    node.pop(parts[-1], None)
-            elif isinstance(node, list):
-                node[int(parts[-1])] = value
-            else:
-                node[parts[-1]] = value
+            nested.put(r[side], parts, value)
         return self
 
     def remove(self, resource_type: str, name: str) -> Plan:
@@ -954,6 +946,15 @@ def test_p14_plaintext_master_password(prod: Plan) -> None:
     assert run("P14", prod) == [f"[P14] use1-sg01-use1: masterPassword {PLAINTEXT}"]
 
 
+def test_p14_masked_literal_is_told_apart_by_its_dependencies(prod: Plan) -> None:
+    # The offline plan masks every secret as "[secret]", generated or typed in; the harness hands the rule the
+    # engine's property dependencies as `make plan` does, and a literal has no RandomPassword among them.
+    assert prod.props(CLUSTER, "use1-sg01-use1")["masterPassword"] == "[secret]"
+    assert run("P14", prod) == []
+    del prod.entry(CLUSTER, "use1-sg01-use1")["propertyDependencies"]["masterPassword"]
+    assert run("P14", prod) == [f"[P14] use1-sg01-use1: masterPassword {PLAINTEXT}"]
+
+
 def test_p14_master_password_missing_on_a_primary(prod: Plan) -> None:
     prod.set(CLUSTER, "use1-sg01-use1", "masterPassword", REMOVE)
     assert run("P14", prod) == [
@@ -970,13 +971,16 @@ def test_p14_master_password_unknown_during_preview_is_computed_not_typed_in(pro
 
 def test_p14_plaintext_cache_user_passwords(prod: Plan) -> None:
     prod.set(CACHE_USER, "use1-cache-app", "authenticationMode", {"type": "password", "passwords": ["hunter2"]})
+    # A new passwords input has no dependency on a RandomPassword: even the masked "[secret]" is typed in.
     prod.set(CACHE_USER, "euw1-cache-app", "passwords", ["[secret]", "hunter2"])
-    assert run("P14", prod) == [f"[P14] euw1-cache-app: passwords.1 {PLAINTEXT}",
+    assert run("P14", prod) == [f"[P14] euw1-cache-app: passwords.0 {PLAINTEXT}",
+                                f"[P14] euw1-cache-app: passwords.1 {PLAINTEXT}",
                                 f"[P14] use1-cache-app: authenticationMode.passwords.0 {PLAINTEXT}"]
 
 
 def test_p14_plaintext_secret_string(prod: Plan) -> None:
     prod.set(SECRET_VERSION, "use1-sg01-master", "secretString", json.dumps({"username": "x", "password": "hunter2"}))
+    del prod.entry(SECRET_VERSION, "use1-sg01-master")["propertyDependencies"]["secretString"]  # typed in
     assert run("P14", prod) == [
         "[P14] use1-sg01-master: secretString holds no random.RandomPassword result; build the secret from a "
         "generated password, never a plaintext value"]
@@ -1127,6 +1131,8 @@ UNKNOWN_CASES = [
 def test_mandatory_rules_fail_closed_on_unknown_values(prod: Plan, rule_id: str, resource_type: str, name: str,
                                                        path: str, sentinel: str) -> None:
     prod.set(resource_type, name, path, sentinel)
+    # ... and the engine's dependencies do not say where it comes from (they would settle P6, P12 and P13).
+    prod.entry(resource_type, name).get("propertyDependencies", {}).pop(path.split(".")[0], None)
     assert run(rule_id, prod) == [f"[{rule_id}] {name}: {path} is unknown during preview; failing closed"]
 
 
