@@ -1,4 +1,4 @@
-"""The plan document (ARCHITECTURE section 4): stable, versioned JSON that CI diffs."""
+"""The plan document (docs/plan.md): stable, versioned JSON that CI diffs."""
 
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ class RecordingMonitor(MockMonitor):
         return response
 
     def _region(self, request: Any, inputs: dict[str, Any], custom: bool) -> str | None:
-        """The AWS region a resource lands in, as ARCHITECTURE section 4 defines it for the plan."""
+        """The AWS region a resource lands in, as docs/plan.md defines it for the plan document."""
         if request.type == "pulumi:providers:aws":
             return inputs.get("region")
         parent_region = self._regions.get(request.parent)

@@ -1,4 +1,4 @@
-"""`make docs`: the guardrail table, the per-layer pack configs, the pack's facts file, docs/manifest.md and docs/stacks.md."""
+"""`make docs`: every generated file (guardrail table, pack configs and facts, the manifest reference, stacks)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from offline.guardrails import PACK_DIR, StackRule, all_rules
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+GUARDRAILS_DOC = Path(__file__).resolve().parent.parent / "docs" / "guardrails.md"
 BEGIN, END = "<!-- guardrails:begin -->", "<!-- guardrails:end -->"
 
 
@@ -27,15 +27,15 @@ def rewrite(text: str) -> str:
     block = f"{BEGIN}\n{table()}\n{END}"
     pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
     if not pattern.search(text):
-        raise ValueError(f"README.md has no {BEGIN} ... {END} block")
+        raise ValueError(f"docs/guardrails.md has no {BEGIN} ... {END} block")
     return pattern.sub(lambda _: block, text)
 
 
 def main() -> int:
     from offline import layout, manifest_doc, pack_facts, policy_configs
 
-    README.write_text(rewrite(README.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"README.md: guardrail table rewritten ({len(all_rules())} rules; pack at {PACK_DIR.name}/)")
+    GUARDRAILS_DOC.write_text(rewrite(GUARDRAILS_DOC.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"docs/guardrails.md: guardrail table rewritten ({len(all_rules())} rules; pack at {PACK_DIR.name}/)")
     for target in policy_configs.write():
         print(f"{target.relative_to(PACK_DIR.parent)}: the pack's config for that layer's stacks")
     facts = pack_facts.write()

@@ -65,7 +65,7 @@ class EntitlementRule:
         return self.add_on is None or self.add_on in add_ons or (self.enterprise_includes and plan == "enterprise")
 
 
-# What the edge builds, and what Cloudflare sells it under (README "Operating": the sources):
+# What the edge builds, and what Cloudflare sells it under (docs/operating.md, `make preflight`: the sources):
 # - the Cloudflare Managed Ruleset and the OWASP Core Ruleset (http_request_firewall_managed) are for Pro and higher
 #   (Free has only the Free Managed Ruleset); the two rate-limiting rules of http_ratelimit (host and path fields,
 #   60 s period, 600 s mitigation) need Pro too (Free: one rule, path only, 10 s);

@@ -1,4 +1,4 @@
-"""The plan document's format (ARCHITECTURE section 4) and the `make plan` command."""
+"""The plan document's format (docs/plan.md) and the `make plan` command."""
 
 from __future__ import annotations
 

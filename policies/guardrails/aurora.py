@@ -1,4 +1,4 @@
-"""Aurora PostgreSQL (global databases, clusters, instances, parameter groups): reference table A.
+"""Aurora PostgreSQL (global databases, clusters, instances, parameter groups): the A rows of docs/guardrails.md.
 
 Not implemented: A19 (activity streams), A20 (cluster snapshots), A21 (event subscriptions) - the program
 creates no aws.rds.ClusterActivityStream, ClusterSnapshot or EventSubscription. Backtracking and the MySQL

@@ -1,4 +1,4 @@
-"""ElastiCache (Valkey/Redis OSS) replication groups in cluster mode: reference table 2 (E).
+"""ElastiCache (Valkey/Redis OSS) replication groups in cluster mode: the E rows of docs/guardrails.md.
 
 All of E1..E10 apply; the program creates no stand-alone aws.elasticache.Cluster.
 """

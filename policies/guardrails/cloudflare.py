@@ -1,4 +1,4 @@
-"""The Cloudflare edge and the AWS origins behind it: reference table 7b (C). All rows are project-defined.
+"""The Cloudflare edge and the AWS origins behind it: the C rows of docs/guardrails.md. All rows are project-defined.
 
 pulumi-cloudflare v6 declares one cloudflare:index/zoneSetting per setting (``settingId``, ``value``), so
 C1-C5 are two rules each: one on the ZoneSetting resource of that setting (``when=`` selects it), and a stack

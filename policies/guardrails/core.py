@@ -40,7 +40,7 @@ EXEMPTIONS_KEY = "exemptions"  # policy config: resource-name globs this rule do
 
 @dataclass(frozen=True)
 class Meta:
-    id: str  # "A2": the row of reference/guardrails.md it implements
+    id: str  # "A2": its row in the table of docs/guardrails.md
     name: str  # the policy name CrossGuard shows and config keys on
     description: str
     severity: Severity

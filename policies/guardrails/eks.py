@@ -1,4 +1,4 @@
-"""EKS clusters, managed node groups, their launch templates, add-ons and control-plane log groups: table 4 (K).
+"""EKS clusters, node groups, launch templates, add-ons and control-plane logs: the K rows of docs/guardrails.md.
 
 All of K1..K14 apply (K1 and K2 are one rule; K5 is split into retention and encryption; K9 is a stack rule
 over node groups and subnets plus a launch-template rule).

@@ -1,4 +1,4 @@
-"""Amazon MSK provisioned clusters: reference table 3 (M).
+"""Amazon MSK provisioned clusters: the M rows of docs/guardrails.md.
 
 Not implemented: MSK Connect encryption and logging (MSK.3, MSK.5) - the program creates no
 aws.mskconnect.Connector.

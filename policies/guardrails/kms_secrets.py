@@ -1,4 +1,4 @@
-"""KMS keys, Secrets Manager secrets and the IAM policies that may decrypt with them: reference table 6 (S).
+"""KMS keys, Secrets Manager secrets and the IAM policies that may decrypt with them: the S rows of docs/guardrails.md.
 
 Rows not implemented:
   S11  rotation within 90 days: it reads aws:secretsmanager/secretRotation, which the program does not create

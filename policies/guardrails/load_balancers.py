@@ -1,4 +1,4 @@
-"""AWS load balancers the stack owns (aws.lb): reference table 7a (L).
+"""AWS load balancers the stack owns (aws.lb): the L rows of docs/guardrails.md.
 
 The program creates one internet-facing Network Load Balancer per region whose TCP listener passes TLS through
 to the gateway pods (Cloudflare → NLB:443 → pods:8443); load balancers the AWS Load Balancer Controller creates

@@ -1,4 +1,4 @@
-"""VPC and EC2 networking: reference table 5 (N), plus the helpers other modules share for security groups.
+"""VPC and EC2 networking: the N rows of docs/guardrails.md, plus the helpers other modules share for security groups.
 
 Security groups come in two forms and every ingress/egress rule looks at both: inline ``ingress[*]`` /
 ``egress[*]`` blocks on aws:ec2/securityGroup (``cidrBlocks``, ``ipv6CidrBlocks``, ``protocol``, ports) and the

@@ -1,4 +1,4 @@
-"""PgBouncer in front of Aurora: P1, the connection budget (reference table P).
+"""PgBouncer in front of Aurora: P1, the connection budget (docs/guardrails.md).
 
 PgBouncer's pools, times the most replicas its autoscaler may run, must fit the max_connections of the Aurora
 instances each pool targets, less a reserve for admin and replication sessions. The default max_connections

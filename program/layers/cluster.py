@@ -39,7 +39,7 @@ from regions.stacks import Layout, StackId
 
 # The edge gateway's Envoy fleet: production posture keeps a pod per AZ through a node loss; the HPA grows it.
 EDGE_GATEWAY_REPLICAS = {True: (3, 12), False: (2, 4)}  # protect -> (min, max)
-# Pinned images (tag and the non-root user they run as); see the README's PgBouncer section.
+# Pinned images (tag and the non-root user they run as); see docs/platform.md, PgBouncer.
 PGBOUNCER_IMAGES = Images(pgbouncer="ghcr.io/cloudnative-pg/pgbouncer:1.26.0",
                           exporter="quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.1", user_id=998)
 

@@ -1,4 +1,4 @@
-"""The pack as a whole: names, metadata, the README table, and the offline run over both plans."""
+"""The pack as a whole: names, metadata, the guardrail table in docs/guardrails.md, the offline run over the plans."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_every_rule_has_complete_metadata() -> None:
 
 
 def test_readme_table_is_current() -> None:
-    text = policy_table.README.read_text(encoding="utf-8")
+    text = policy_table.GUARDRAILS_DOC.read_text(encoding="utf-8")
     assert policy_table.rewrite(text) == text, "run `make docs` to regenerate the guardrail table"
 
 
