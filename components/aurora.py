@@ -27,6 +27,13 @@ from regions.schema import Alarms
 ENGINE = "aurora-postgresql"
 MASTER_USERNAME = "platform_admin"
 LOG_EXPORTS = ["postgresql"]
+# UTC, in the night of the busiest regions; the backup ends an hour before the weekly maintenance begins.
+BACKUP_WINDOW = "02:00-03:00"
+MAINTENANCE_WINDOW = "sun:04:00-sun:05:00"
+# Performance Insights keeps 7 days at no charge; longer retention is billed per vCPU-month.
+PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
+# Enhanced Monitoring's OS metrics every 60 s: enough for an incident timeline at the lowest CloudWatch cost.
+MONITORING_INTERVAL_SECONDS = 60
 # Set outside Pulumi by a switchover or failover, or by the global cluster's engine upgrade; reverting them
 # on the next `pulumi up` would undo the operation (see the runbooks), so the program never touches them.
 MEMBER_IGNORE_CHANGES = ["globalClusterIdentifier", "replicationSourceIdentifier", "snapshotIdentifier",
@@ -112,8 +119,8 @@ def _member(parent: pulumi.Resource, spec: MemberSpec, site: AuroraSite, global_
         kms_key_id=site.rds_key_arn,
         iam_database_authentication_enabled=True,
         backup_retention_period=spec.backup_retention_days,
-        preferred_backup_window="02:00-03:00",
-        preferred_maintenance_window="sun:04:00-sun:05:00",
+        preferred_backup_window=BACKUP_WINDOW,
+        preferred_maintenance_window=MAINTENANCE_WINDOW,
         copy_tags_to_snapshot=True,
         deletion_protection=spec.protect,
         skip_final_snapshot=False,
@@ -143,8 +150,8 @@ def _member(parent: pulumi.Resource, spec: MemberSpec, site: AuroraSite, global_
             auto_minor_version_upgrade=False,  # no effect on global members; upgrades go through the global cluster
             performance_insights_enabled=True,
             performance_insights_kms_key_id=site.rds_key_arn,
-            performance_insights_retention_period=7,
-            monitoring_interval=60,
+            performance_insights_retention_period=PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+            monitoring_interval=MONITORING_INTERVAL_SECONDS,
             monitoring_role_arn=site.monitoring_role_arn,
             copy_tags_to_snapshot=True,
             tags={"shard-group": spec.group_id},

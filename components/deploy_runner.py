@@ -21,10 +21,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.iam import policy_document, service_role
+from components.kafka import IAM_PORT as KAFKA_IAM_PORT
 
 RUNNER_TAGS = {"platform:role": "deploy-runner", "platform:stack-layer": "cluster"}
 HTTPS_PORT = 443
-KAFKA_IAM_PORT = 9098  # components.kafka.IAM_PORT: SASL/IAM inside AWS
 # x86_64 on-demand build host, 3 GiB / 2 vCPUs (CodeBuild's "Linux Small"; a Pulumi deploy of one region's
 # cluster stack is network-bound) on the Ubuntu 22.04 standard image (AWS CLI v2, make, git): the workflow's
 # actions/setup-python supports Ubuntu runners, not Amazon Linux, and x86 Linux builds are offered in every

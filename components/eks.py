@@ -17,6 +17,8 @@ from regions.schema import NodeGroup
 # All five control-plane log types (CIS EKS 2.1.1, Security Hub EKS.8).
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 AMI_TYPE = "AL2023_ARM_64_STANDARD"  # Graviton nodes; the manifest rules refuse x86 instance types
+# A node-group update replaces a third of the nodes at a time: one zone's worth of a group spread over three.
+NODE_UPDATE_MAX_UNAVAILABLE_PERCENT = 33
 # Kubernetes Service addresses; outside every VPC CIDR of the manifests (10.0.0.0/8), so never routed.
 SERVICE_CIDR = "172.20.0.0/16"
 # Node-level add-ons that must run before any node joins: the CNI (prefix delegation decides max-pods at
@@ -235,7 +237,7 @@ class EksCluster(pulumi.ComponentResource):
                 min_size=group.min_size, desired_size=group.desired_size, max_size=group.max_size),
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)),
-            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=33),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=NODE_UPDATE_MAX_UNAVAILABLE_PERCENT),
             node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
             labels=dict(group.labels),
             taints=[aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value or None, effect=t.effect)

@@ -12,6 +12,8 @@ import pulumi_aws as aws
 from regions.kafka_facts import REPLICATION_FACTOR
 
 IAM_PORT = 9098  # SASL/IAM inside AWS
+# Every listener MSK may open between brokers (9092 plaintext, 9094 TLS, 9096 SASL/SCRAM, 9098 SASL/IAM).
+BROKER_PORTS = (9092, 9098)
 SERVER_PROPERTIES = {
     "auto.create.topics.enable": "false",  # topics come from the manifest's plan, never from a typo
     "default.replication.factor": str(REPLICATION_FACTOR),
@@ -96,11 +98,11 @@ class KafkaCluster(pulumi.ComponentResource):
                 description=f"SASL/IAM from the {label}", opts=rule_opts)
         aws.vpc.SecurityGroupIngressRule(
             f"{args.short_code}-kafka-between-brokers", security_group_id=brokers.id, ip_protocol="tcp",
-            from_port=9092, to_port=9098, referenced_security_group_id=brokers.id,
+            from_port=BROKER_PORTS[0], to_port=BROKER_PORTS[1], referenced_security_group_id=brokers.id,
             description="replication between brokers", opts=rule_opts)
         aws.vpc.SecurityGroupEgressRule(
             f"{args.short_code}-kafka-to-brokers", security_group_id=brokers.id, ip_protocol="tcp",
-            from_port=9092, to_port=9098, referenced_security_group_id=brokers.id,
+            from_port=BROKER_PORTS[0], to_port=BROKER_PORTS[1], referenced_security_group_id=brokers.id,
             description="replication between brokers", opts=rule_opts)
         aws.vpc.SecurityGroupEgressRule(
             f"{args.short_code}-kafka-replicator-to-brokers", security_group_id=replicator.id, ip_protocol="tcp",

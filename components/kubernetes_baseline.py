@@ -21,6 +21,9 @@ from regions.eks_versions import HelmChart
 NAMESPACES: dict[str, str] = {"apps": "restricted", "data": "restricted", "ingress": "restricted"}
 DATA_NAMESPACES = ("data",)
 SYSTEM_NAMESPACE = "kube-system"
+# The default StorageClass: gp3 volumes encrypted with the region's EBS key (what Prometheus claims).
+STORAGE_CLASS = "gp3-encrypted"
+DNS_PORT = 53
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class KubernetesBaseline(pulumi.ComponentResource):
                         namespace_selector=k8s.meta.v1.LabelSelectorArgs(
                             match_labels={"kubernetes.io/metadata.name": SYSTEM_NAMESPACE}),
                         pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}))],
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol=p, port=53) for p in ("UDP", "TCP")],
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol=p, port=DNS_PORT) for p in ("UDP", "TCP")],
                 )]),
             opts=opts)
         return [deny, dns]
@@ -93,7 +96,7 @@ class KubernetesBaseline(pulumi.ComponentResource):
         return k8s.storage.v1.StorageClass(
             f"{self.args.cluster.short_code}-gp3",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name="gp3-encrypted", annotations={"storageclass.kubernetes.io/is-default-class": "true"}),
+                name=STORAGE_CLASS, annotations={"storageclass.kubernetes.io/is-default-class": "true"}),
             provisioner="ebs.csi.aws.com",
             parameters=pulumi.Output.from_input(self.args.ebs_key_arn).apply(
                 lambda arn: {"type": "gp3", "encrypted": "true", "kmsKeyId": arn, "csi.storage.k8s.io/fstype": "ext4"}),

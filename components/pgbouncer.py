@@ -25,6 +25,11 @@ NAMESPACE = "data"
 CLIENT_NAMESPACES = ("apps",)
 MONITORING_NAMESPACE = "monitoring"
 EXPORTER_PORT = 9127
+# Voluntary disruptions (drains) take one pod at a time; a rollout adds pods before it removes any, so the
+# pools never shrink below what the autoscaler asked for.
+DISRUPTION_MAX_UNAVAILABLE = 1
+ROLLOUT_MAX_UNAVAILABLE = 0
+ROLLOUT_MAX_SURGE = "25%"
 LABELS = {"app.kubernetes.io/name": "pgbouncer", "app.kubernetes.io/part-of": "global-platform"}
 LEAF_VALIDITY_HOURS = 365 * 24
 
@@ -87,7 +92,8 @@ class PgBouncer(pulumi.ComponentResource):
         self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
             prefix, metadata=self._meta("pgbouncer"),
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=LABELS)), opts=child)
+                max_unavailable=DISRUPTION_MAX_UNAVAILABLE,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=LABELS)), opts=child)
         self.autoscaler = k8s.autoscaling.v2.HorizontalPodAutoscaler(
             prefix, metadata=self._meta("pgbouncer"),
             spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
@@ -180,7 +186,8 @@ class PgBouncer(pulumi.ComponentResource):
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=LABELS),
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(
                     type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_unavailable=0, max_surge="25%")),
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                        max_unavailable=ROLLOUT_MAX_UNAVAILABLE, max_surge=ROLLOUT_MAX_SURGE)),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=LABELS,
                                                         annotations={"platform/config-sha256": checksum}),

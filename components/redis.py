@@ -15,6 +15,9 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 REDIS_PORT = 6379
+# UTC; the weekly maintenance follows Aurora's (components/aurora.py) so a region never maintains both at once.
+SNAPSHOT_WINDOW = "03:00-04:00"
+MAINTENANCE_WINDOW = "sun:05:00-sun:06:00"
 APP_USER = "app"
 # The app may use every data command but none that administers or breaks the cluster.
 APP_ACCESS = "on ~* &* +@all -@admin -@dangerous"
@@ -113,8 +116,8 @@ class RedisCluster(pulumi.ComponentResource):
             user_group_ids=[self.user_group.user_group_id],
             auto_minor_version_upgrade=True,
             snapshot_retention_limit=args.snapshot_retention_days,
-            snapshot_window="03:00-04:00",
-            maintenance_window="sun:05:00-sun:06:00",
+            snapshot_window=SNAPSHOT_WINDOW,
+            maintenance_window=MAINTENANCE_WINDOW,
             final_snapshot_identifier=f"{ident}-cache-final",
             log_delivery_configurations=[aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
                 destination=group.name, destination_type="cloudwatch-logs", log_format="json", log_type=log_type)

@@ -19,12 +19,12 @@ COMPONENTS = ("aurora", "eks", "kafka", "cache", "network")
 
 
 def plan_cost_lines(manifest: Manifest, document: Mapping[str, Any]) -> list[cost.Line]:
-    """The pack's cost lines of the plan, in the manifest's region order."""
+    """The pack's cost lines of the plan, by region (the manifest's order), component and item."""
     regions = [r.name for r in manifest.regions]
 
-    def order(line: Any) -> tuple[int, int]:
+    def order(line: Any) -> tuple[int, int, str]:  # stable: the engine may register resources in any order
         return (regions.index(line.region) if line.region in regions else len(regions),
-                COMPONENTS.index(line.component) if line.component in COMPONENTS else len(COMPONENTS))
+                COMPONENTS.index(line.component) if line.component in COMPONENTS else len(COMPONENTS), line.item)
 
     return [cost.Line(line.region or "unknown", line.component, line.item, float(line.quantity), line.unit_usd,
                       line.monthly_usd, line.estimated) for line in sorted(guardrails.cost_lines(document), key=order)]

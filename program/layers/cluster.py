@@ -18,7 +18,7 @@ from components.edge_gateway import EdgeGateway, EdgeGatewayArgs
 from components.eks import kubeconfig
 from components.ingress import GATEWAY_NAMESPACE, bind_gateway
 from components.kafka_topics import KafkaTopics, KafkaTopicsArgs
-from components.kubernetes_baseline import BaselineArgs, KubernetesBaseline
+from components.kubernetes_baseline import STORAGE_CLASS, BaselineArgs, KubernetesBaseline
 from components.monitoring import Monitoring, MonitoringArgs
 from components.pgbouncer import CLIENT_NAMESPACES, Images, PgBouncer, PgBouncerArgs, app_connection_secret
 from components.pgbouncer import NAMESPACE as PGBOUNCER_NAMESPACE
@@ -124,7 +124,7 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
     Monitoring(f"{code}-monitoring", MonitoringArgs(
         cluster=ref, cluster_name=cluster_name, region=region, kubernetes_version=row.eks.kubernetes_version,
         chart=charts["kube-prometheus-stack"], retention_days=manifest.alarms.prometheus_retention_days,
-        storage_gib=manifest.alarms.prometheus_storage_gib, storage_class="gp3-encrypted",
+        storage_gib=manifest.alarms.prometheus_storage_gib, storage_class=STORAGE_CLASS,
         replicas=2 if ctx.protect else 1, system_node_group=system_nodes, pgbouncer_namespace=PGBOUNCER_NAMESPACE,
         protect=ctx.protect), opts=after_baseline)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.aurora import AuroraShardGroup, AuroraShardGroupArgs, AuroraSite
+from components.redis import REDIS_PORT
 from components.region_stamp import RegionContext, RegionStamp, RegionStampArgs
 from program.config import StackConfig
 from program.layers.common import cloudflare_ipv4, member_spec
@@ -61,7 +62,7 @@ def _export(ctx: RegionContext, manifest: Manifest, stamp: RegionStamp, groups: 
         "replicatorSecurityGroupId": kafka.replicator_security_group.id}})
     pulumi.export("cache", {region: {
         "replicationGroupId": cache.replication_group.replication_group_id,
-        "configurationEndpoint": cache.configuration_endpoint, "port": 6379,
+        "configurationEndpoint": cache.configuration_endpoint, "port": REDIS_PORT,
         "credentialsSecretArn": cache.app_secret.arn}})
     # What the region's replicas and cluster stacks build on.
     pulumi.export("auroraSites", {region: {
