@@ -11,6 +11,7 @@ from guardrails import (
     kafka,
     kms_secrets,
     load_balancers,
+    logs,
     network,
     platform,
 )
@@ -19,7 +20,7 @@ from guardrails.core import Rule
 # Modules by service, in table order; each exposes RULES. They are imported, not looked up by name, so a lost
 # or renamed module stops the pack (the policy server, `make plan`, the tests) instead of silently dropping
 # its rules.
-MODULES = (aurora, cache, kafka, eks, network, kms_secrets, load_balancers, cloudflare, platform, deploy_reach)
+MODULES = (aurora, cache, kafka, eks, logs, network, kms_secrets, load_balancers, cloudflare, platform, deploy_reach)
 
 
 def all_rules() -> list[Rule]:
