@@ -178,7 +178,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
                 "outputs": {"RotationLambdaARN": self._arn("lambda", region, f"function:{function}")}}
         if typ == "time:index/rotating:Rotating":
             # A fixed base time: plans stay deterministic; the rotation time is the base plus the period.
-            base = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+            given = inputs.get("rfc3339")
+            base = datetime.datetime.fromisoformat(given.replace("Z", "+00:00")) if isinstance(given, str) else \
+                datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
             due = base + datetime.timedelta(days=int(inputs.get("rotationDays") or 0))
             stamp = base.strftime("%Y-%m-%dT%H:%M:%SZ")
             return stamp, {"rfc3339": stamp, "rotationRfc3339": due.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -23,7 +23,8 @@ def build(ctx: RegionContext, config: StackConfig, manifest: Manifest, provider:
         context=ctx, network=manifest.network, admin_role_arn=config.admin_role_arn, admin_cidrs=config.admin_cidrs,
         cloudflare_ipv4=cloudflare_ipv4(), alarms=manifest.alarms, alert_emails=config.alert_emails,
         alert_webhook_url=config.alert_webhook(), github_repository=config.github_repository,
-        github_connection_arn=config.github_connection_arn), opts=aws_opts)
+        github_connection_arn=config.github_connection_arn, cache_password_days=manifest.rotation.cache_days),
+        opts=aws_opts)
     site = AuroraSite.of(stamp.aurora, stamp.keys.logs.arn, stamp.alerts.arn)
     groups = {g.id: AuroraShardGroup(g.id, AuroraShardGroupArgs(spec=member_spec(manifest, g), readers=g.readers,
                                                                  home=site), opts=aws_opts)
@@ -99,7 +100,8 @@ def _export(ctx: RegionContext, manifest: Manifest, stamp: RegionStamp, groups: 
         "subnetGroupName": aurora.subnet_group.name, "securityGroupId": aurora.security_group.id,
         "parameterGroupName": aurora.parameter_group.name, "rdsKeyArn": stamp.keys.rds.arn,
         "secretsKeyArn": stamp.keys.secrets.arn, "monitoringRoleArn": aurora.monitoring_role.arn,
-        "logKeyArn": stamp.keys.logs.arn, "alertTopicArn": stamp.alerts.arn}})
+        "logKeyArn": stamp.keys.logs.arn, "alertTopicArn": stamp.alerts.arn,
+        "rotationSecurityGroupId": aurora.rotation_security_group.id}})
     # Each shard group homed here: its global cluster (joinable once the writer exists) and every member's
     # cluster identifier by region (what `make verify` expects to find in it).
     pulumi.export("globalClusters", {gid: {
