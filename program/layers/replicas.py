@@ -89,13 +89,17 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, account_id: st
             spec=member_spec(manifest, group), password=_password(passwords, group.id),
             host=stacks.item(own, "shardGroupEndpoints", group.id, region, "cluster"),
             kms_key_arn=_secrets_key(stacks, own), replicas=replicas), opts=aws_opts)
+    writers = {g.id: g.current_writer for g in shard_map.groups_in(region)}
     if secrets:
         sites = stacks.regional(own, "auroraSites")
         MasterRotation(f"{code}-aurora-rotation", MasterRotationArgs(
             environment=env, region=region, short_code=code,
             data_subnet_ids=stacks.regional(own, "networks").apply(lambda n: n["dataSubnetIds"]),
             security_group_id=sites.apply(lambda s: s["rotationSecurityGroupId"]),
-            secrets_key_arn=_secrets_key(stacks, own), secrets={gid: s.secret for gid, s in secrets.items()},
+            secrets_key_arn=_secrets_key(stacks, own),
+            # The function logs in at the home cluster: while a switchover has the writer elsewhere
+            # (writer_regions), that cluster is read-only, so the group's rotation pauses (S10 reports it).
+            secrets={gid: s.secret for gid, s in secrets.items() if writers[gid] == region},
             days=manifest.rotation.master_days), opts=aws_opts)
 
     replicated = [t.name for t in manifest.streams.topics if t.replicated]
