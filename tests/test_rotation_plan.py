@@ -85,3 +85,13 @@ def test_master_secrets_rotate_with_the_aws_function_in_the_data_subnets(prod_pl
             assert version["ignoreChanges"] == ["secretString"]  # rotation owns the value
     for cluster in of_type(prod_plan, "aws:rds/cluster:Cluster"):
         assert "masterPassword" in cluster["ignoreChanges"]
+
+
+def test_every_container_the_program_runs_has_both_probes_and_runs_non_root(prod_plan: Doc) -> None:
+    workloads = [r for r in prod_plan["resources"] if r["type"].startswith("kubernetes:apps/v1:")]
+    assert workloads
+    for workload in workloads:
+        pod = workload["inputs"]["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] > 0
+        for container in pod["containers"]:
+            assert {"livenessProbe", "readinessProbe"} <= set(container), (workload["name"], container["name"])
