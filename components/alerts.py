@@ -39,6 +39,10 @@ class AlertTopic(pulumi.ComponentResource):
             policy=self.topic.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
                 "Sid": "CloudWatchAlarmsOfThisAccount", "Effect": "Allow",
                 "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Resource": arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}}}, {
+                # AWS Backup's vault notifications (failed backups and copies, restores).
+                "Sid": "BackupNotificationsOfThisAccount", "Effect": "Allow",
+                "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sns:Publish", "Resource": arn,
                 "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}}}]})),
             opts=pulumi.ResourceOptions(parent=self.topic))
         sub_opts = pulumi.ResourceOptions(parent=self.topic)

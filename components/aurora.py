@@ -37,7 +37,9 @@ MONITORING_INTERVAL_SECONDS = 60
 # Set outside Pulumi by a switchover or failover, or by the global cluster's engine upgrade; reverting them
 # on the next `pulumi up` would undo the operation (see the runbooks), so the program never touches them.
 MEMBER_IGNORE_CHANGES = ["globalClusterIdentifier", "replicationSourceIdentifier", "snapshotIdentifier",
-                         "engineVersion"]
+                         "engineVersion",
+                         # Secrets Manager rotates the master password (MasterSecret); the generated one only seeds it.
+                         "masterPassword"]
 # No extended-support enrolment: an engine past end of standard support is an upgrade to plan, not a bill.
 LIFECYCLE_SUPPORT = "open-source-rds-extended-support-disabled"
 # Long operations outlast the provider's defaults (terraform-provider-aws "Timeouts": GlobalCluster 30m/90m/30m,
@@ -231,6 +233,7 @@ class SecretReplica:
 class MasterSecretArgs:
     spec: MemberSpec
     password: pulumi.Input[str]  # the RandomPassword of the home region's infra stack (a secret output)
+    host: pulumi.Input[str]  # the home cluster's writer endpoint: where the rotation function logs in
     kms_key_arn: pulumi.Input[str]  # the home region's secrets key
     replicas: Sequence[SecretReplica]  # the group's DR regions
 
@@ -239,8 +242,10 @@ class MasterSecret(pulumi.ComponentResource):
     """The master credentials in Secrets Manager, replicated to every DR region under that region's key.
 
     Secrets-Manager-managed master passwords do not work on global clusters, so the program generates the
-    password and keeps it a Pulumi secret end to end. It lives in the home region's replicas stack because
-    its replicas need the DR regions' keys, which their infra stacks make.
+    first password and keeps it a Pulumi secret end to end; Secrets Manager rotates it from then on
+    (components/master_rotation.py), so the program never writes the value again (``ignore_changes``). It
+    lives in the home region's replicas stack because its replicas need the DR regions' keys, which their
+    infra stacks make.
     """
 
     def __init__(self, name: str, args: MasterSecretArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -257,9 +262,12 @@ class MasterSecret(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=spec.protect))
         aws.secretsmanager.SecretVersion(
             f"{spec.group_id}-master", secret_id=self.secret.id,
-            secret_string=pulumi.Output.secret(args.password).apply(lambda password: json.dumps({
-                "engine": "postgres", "username": MASTER_USERNAME, "password": password, "port": POSTGRES_PORT,
-                "globalClusterIdentifier": identifier})),
-            opts=pulumi.ResourceOptions(parent=self.secret))
+            secret_string=pulumi.Output.all(pulumi.Output.secret(args.password), args.host).apply(
+                lambda v: json.dumps({"engine": "postgres", "host": v[1], "username": MASTER_USERNAME,
+                                      "password": v[0], "port": POSTGRES_PORT, "dbClusterIdentifier":
+                                      spec.cluster_identifier(spec.group_id.split("-", 1)[0]),
+                                      "globalClusterIdentifier": identifier})),
+            # Rotation owns the value after the first write; writing the seed again would lock the master out.
+            opts=pulumi.ResourceOptions(parent=self.secret, ignore_changes=["secretString"]))
         self.arn = self.secret.arn
         self.register_outputs({"arn": self.secret.arn})

@@ -47,6 +47,7 @@ class AuroraRegionArgs:
     account_id: str
     engine_major: str
     vpc_id: pulumi.Input[str]
+    vpc_cidr: str
     data_subnet_ids: Sequence[pulumi.Input[str]]
     client_security_group_id: pulumi.Input[str]  # PgBouncer's nodes: the only source admitted on 5432
     rds_key_arn: pulumi.Input[str]  # storage, snapshots and Performance Insights (RegionKeys.rds)
@@ -73,6 +74,25 @@ class AuroraRegion(pulumi.ComponentResource):
             f"{args.short_code}-aurora-from-pgbouncer", security_group_id=self.security_group.id,
             ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
             referenced_security_group_id=args.client_security_group_id, description="PostgreSQL from PgBouncer",
+            opts=pulumi.ResourceOptions(parent=self.security_group))
+        # The master secrets' rotation function (the replicas stack deploys it into the data subnets): admitted
+        # on 5432 here, where the cluster's security group is; it reaches only Aurora and the VPC's Secrets
+        # Manager endpoint (443 inside the VPC), nothing outside.
+        self.rotation_security_group = aws.ec2.SecurityGroup(
+            f"{args.short_code}-aurora-rotation", name=f"{prefix}-rotation", vpc_id=args.vpc_id,
+            description="Secrets Manager rotation of the Aurora master secrets",
+            egress=[aws.ec2.SecurityGroupEgressArgs(
+                        protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
+                        security_groups=[self.security_group.id], description="PostgreSQL to Aurora"),
+                    aws.ec2.SecurityGroupEgressArgs(
+                        protocol="tcp", from_port=443, to_port=443, cidr_blocks=[args.vpc_cidr],
+                        description="HTTPS to the VPC's Secrets Manager endpoint")],
+            tags={"Name": f"{prefix}-rotation", "tier": "rotation"}, opts=child)  # a client, not a data tier
+        aws.vpc.SecurityGroupIngressRule(
+            f"{args.short_code}-aurora-from-rotation", security_group_id=self.security_group.id,
+            ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
+            referenced_security_group_id=self.rotation_security_group.id,
+            description="PostgreSQL from the master secrets' rotation function",
             opts=pulumi.ResourceOptions(parent=self.security_group))
         self.parameter_group = aws.rds.ClusterParameterGroup(
             f"{args.short_code}-aurora-pg{args.engine_major}", name=f"{prefix}-pg{args.engine_major}",

@@ -20,6 +20,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components import scram
+from components.rotating_password import rotating_password
 from regions.pgbouncer_ini import STATS_USER
 
 APP_USER = "app"
@@ -42,19 +43,24 @@ class DatabaseLogins:
 class DatabaseUsersArgs:
     environment: str
     protect: bool
+    password_days: int = 90  # the manifest's rotation.login_days
 
 
 def app_login_secret(name: str, environment: str, logins: DatabaseLogins, kms_key_arn: pulumi.Input[str],
-                     protect: bool, opts: pulumi.ResourceOptions) -> aws.secretsmanager.Secret:
+                     protect: bool, opts: pulumi.ResourceOptions, *, rotation_days: int,
+                     rotated_in: str) -> aws.secretsmanager.Secret:
     """The application login and its SCRAM verifier in one region's Secrets Manager, under that region's key.
 
     The database bootstrap reads it to create the role in every global cluster (docs/runbooks). Each
-    region holds its own copy (same name, same value), written by that region's cluster stack.
+    region holds its own copy (same name, same value), written by that region's cluster stack. The password
+    rotates in the stack ``rotated_in`` (the global stack's Rotating keeper); the tags say so, and the next
+    deploy of this stack writes the new value.
     """
     secret = aws.secretsmanager.Secret(
         name, name=f"{environment}/{DATABASE_SECRETS}/{APP_USER}",
         description="Application login of every shard group (via PgBouncer) and its SCRAM verifier",
         kms_key_id=kms_key_arn, recovery_window_in_days=30 if protect else 7,
+        tags={"rotation": "program", "rotation-days": str(rotation_days), "rotated-in": rotated_in},
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=protect)))
     aws.secretsmanager.SecretVersion(
         name, secret_id=secret.id,
@@ -72,8 +78,12 @@ class DatabaseUsers(pulumi.ComponentResource):
         verifiers: dict[str, pulumi.Output[str]] = {}
         for user in (APP_USER, STATS_USER):
             label = user.replace("_", "-")
-            # Letters and digits only: the password travels in connection URLs and shell-free env vars.
-            password = random.RandomPassword(f"{label}-password", length=40, special=False, opts=stateful)
+            # Letters and digits only: the password travels in connection URLs and shell-free env vars. A new
+            # one every password_days (PostgreSQL and PgBouncer's userlist hold one password per role, so no
+            # dual slot: the bootstrap re-sets the role, docs/runbooks/database-bootstrap.md). Not protected:
+            # its replacement is the rotation.
+            password = rotating_password(f"{label}-password", args.password_days, special=False,
+                                         opts=pulumi.ResourceOptions(parent=self))
             salt = random.RandomBytes(f"{label}-scram-salt", length=16, opts=stateful)
             self.passwords[user] = password.result
             verifiers[user] = pulumi.Output.all(password.result, salt.base64).apply(

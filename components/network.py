@@ -16,6 +16,9 @@ from regions.catalog import EKS_UNSUPPORTED_AZ_IDS
 # (EKS user guide, "Deploy private clusters with limited internet access").
 EKS_PRIVATE_ENDPOINTS: tuple[str, ...] = (
     "ec2", "ecr.api", "ecr.dkr", "sts", "logs", "elasticloadbalancing", "autoscaling", "eks", "eks-auth",
+    # Not for EKS: the Aurora master secrets' rotation function runs in the data subnets, which have no route
+    # out, and calls Secrets Manager through this endpoint.
+    "secretsmanager",
 )
 
 # Subnet tags the AWS Load Balancer Controller uses to place internet-facing / internal load balancers.

@@ -158,6 +158,9 @@ class PgBouncer(pulumi.ComponentResource):
             resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "500m", "memory": "256Mi"},
                                                            limits={"cpu": "1", "memory": "512Mi"}),
             readiness_probe=probe, liveness_probe=probe, security_context=restricted, volume_mounts=mounts)
+        # The exporter answers on its metrics port or is restarted (a wedged exporter silences the pool alarms).
+        metrics_probe = k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/", port="metrics"),
+                                              period_seconds=10, failure_threshold=3)
         exporter = k8s.core.v1.ContainerArgs(
             name="exporter", image=args.images.exporter,
             args=["--pgBouncer.connectionString=$(PGBOUNCER_CONNECTION_STRING)",
@@ -167,8 +170,7 @@ class PgBouncer(pulumi.ComponentResource):
             ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=EXPORTER_PORT)],
             resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "50m", "memory": "32Mi"},
                                                            limits={"cpu": "200m", "memory": "64Mi"}),
-            readiness_probe=k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/", port="metrics")),
-            security_context=restricted)
+            readiness_probe=metrics_probe, liveness_probe=metrics_probe, security_context=restricted)
         spread = [
             k8s.core.v1.TopologySpreadConstraintArgs(
                 max_skew=1, topology_key=key, when_unsatisfiable=mode,

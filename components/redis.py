@@ -14,6 +14,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.rotating_password import DualPassword
+
 REDIS_PORT = 6379
 # UTC; the weekly maintenance follows Aurora's (components/aurora.py) so a region never maintains both at once.
 SNAPSHOT_WINDOW = "03:00-04:00"
@@ -47,6 +49,7 @@ class RedisArgs:
     log_key_arn: pulumi.Input[str]
     secrets_key_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]  # data at rest and snapshots (RegionKeys.cache)
+    password_days: int  # how long each of the app user's two passwords lives (the manifest's rotation.cache_days)
     protect: bool
     partition: str = "aws"
 
@@ -142,12 +145,15 @@ class RedisCluster(pulumi.ComponentResource):
             authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
                 type="password", passwords=[disabled_password.result]),
             opts=opts)
-        password = random.RandomPassword(f"{args.short_code}-cache-app", length=64, special=False, opts=opts)
+        # Two staggered passwords, both accepted: the secret hands out the newer, so a rotation never locks
+        # out a client that read the secret since the previous one. Not protected: replacing them is the rotation.
+        passwords = DualPassword(f"{args.short_code}-cache-app", args.password_days,
+                                 opts=pulumi.ResourceOptions(parent=self))
         app = aws.elasticache.User(
             f"{args.short_code}-cache-app", user_id=f"{ident}-app", user_name=APP_USER, engine=user_engine,
             access_string=APP_ACCESS,
             authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
-                type="password", passwords=[password.result]),
+                type="password", passwords=passwords.both),
             opts=opts)
         group = aws.elasticache.UserGroup(
             f"{args.short_code}-cache", user_group_id=f"{ident}-cache", engine=user_engine,
@@ -155,9 +161,10 @@ class RedisCluster(pulumi.ComponentResource):
         secret = aws.secretsmanager.Secret(
             f"{args.short_code}-cache-app", name=f"{args.environment}/cache/{args.short_code}/{APP_USER}",
             description=f"Login of the {ident} cache for applications", kms_key_id=args.secrets_key_arn,
+            tags={"rotation": "program", "rotation-days": str(args.password_days)},
             recovery_window_in_days=30 if args.protect else 7, opts=opts)
         aws.secretsmanager.SecretVersion(
             f"{args.short_code}-cache-app", secret_id=secret.id,
-            secret_string=password.result.apply(lambda p: json.dumps({"username": APP_USER, "password": p})),
+            secret_string=passwords.current.apply(lambda p: json.dumps({"username": APP_USER, "password": p})),
             opts=pulumi.ResourceOptions(parent=secret))
         return group, secret

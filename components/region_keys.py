@@ -35,7 +35,7 @@ class RegionKeysArgs:
 
 
 class RegionKeys(pulumi.ComponentResource):
-    """``logs``, ``eks``, ``ebs``, ``rds``, ``secrets``, ``kafka``, ``cache`` and ``alerts``: one key each."""
+    """``logs``, ``eks``, ``ebs``, ``rds``, ``secrets``, ``kafka``, ``cache``, ``alerts``, ``backup``: one each."""
 
     def __init__(self, name: str, args: RegionKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("platform:region:RegionKeys", name, None, opts)
@@ -65,23 +65,34 @@ class RegionKeys(pulumi.ComponentResource):
         self.kafka = self._key("kafka", "MSK data at rest")
         self.cache = self._key("cache", "ElastiCache data at rest and snapshots")
         # CloudWatch publishes to an encrypted topic only if it may use the topic's key.
+        # AWS Backup's vault notifications publish to the same topic.
         self.alerts = self._key("alerts", "SNS alert topic encryption", [{
             "Sid": "CloudWatchAlarmsPublish", "Effect": "Allow",
             "Principal": {"Service": "cloudwatch.amazonaws.com"},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceAccount": a.account_id}},
+        }, {
+            "Sid": "BackupNotificationsPublish", "Effect": "Allow",
+            "Principal": {"Service": "backup.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": a.account_id}},
         }])
-        self.register_outputs({purpose: getattr(self, purpose).arn for purpose in _FORMER_OWNERS})
+        # AWS Backup vault encryption (its recovery points' and copies' key); no former owner, so no aliases.
+        self.backup = self._key("backup", "AWS Backup vault of the region's Aurora recovery points and copies")
+        self.register_outputs({purpose: getattr(self, purpose).arn for purpose in (*_FORMER_OWNERS, "backup")})
 
     def _key(self, purpose: str, description: str, statements: list[dict[str, Any]] | None = None) -> aws.kms.Key:
         a = self.args
-        chain = f"{a.stamp_type}${_FORMER_OWNERS[purpose]}"
         label = f"{a.short_code}-{purpose}-key"
+        owner = _FORMER_OWNERS.get(purpose)
 
-        def former(resource_type: str) -> str:
-            return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{chain}${resource_type}::{label}"
+        def former(resource_type: str) -> list[str]:
+            if owner is None:
+                return []
+            chain = f"{a.stamp_type}${owner}"
+            return [f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{chain}${resource_type}::{label}"]
         return regional_key(KeySpec(
             environment=a.environment, region=a.region, short_code=a.short_code, account_id=a.account_id,
             purpose=purpose, description=description, protect=a.protect, partition=a.partition,
             statements=statements or []), pulumi.ResourceOptions(parent=self),
-            key_aliases=[former("aws:kms/key:Key")], alias_aliases=[former("aws:kms/alias:Alias")])
+            key_aliases=former("aws:kms/key:Key"), alias_aliases=former("aws:kms/alias:Alias"))

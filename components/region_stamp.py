@@ -58,6 +58,7 @@ class RegionStampArgs:
     alert_webhook_url: pulumi.Input[str] | None  # a secret
     github_repository: str  # whose workflow jobs the in-VPC deploy runner runs
     github_connection_arn: str  # the CodeConnections connection of this region it reaches GitHub with
+    cache_password_days: int  # the manifest's rotation.cache_days
 
 
 class RegionStamp(pulumi.ComponentResource):
@@ -127,6 +128,7 @@ class RegionStamp(pulumi.ComponentResource):
             partition=partition,
             engine_major=region.aurora.engine_major,
             vpc_id=self.network.vpc_id,
+            vpc_cidr=region.vpc_cidr,
             data_subnet_ids=self.network.subnet_ids["data"],
             client_security_group_id=self.eks.node_security_groups[PGBOUNCER_GROUP].id,
             rds_key_arn=keys.rds.arn, secrets_key_arn=keys.secrets.arn, protect=ctx.protect,
@@ -141,7 +143,7 @@ class RegionStamp(pulumi.ComponentResource):
             log_retention_days=region.redis.log_retention_days, vpc_id=self.network.vpc_id,
             data_subnet_ids=self.network.subnet_ids["data"], client_security_group_id=workloads,
             log_key_arn=keys.logs.arn, secrets_key_arn=keys.secrets.arn, key_arn=keys.cache.arn,
-            protect=ctx.protect,
+            password_days=args.cache_password_days, protect=ctx.protect,
         ), opts=child)
         self.kafka = KafkaCluster(f"{region.short_code}-kafka", KafkaArgs(
             environment=ctx.environment, region=region.name, short_code=region.short_code,

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-COMPONENTS = ("aurora", "eks", "kafka", "cache", "network")
+COMPONENTS = ("aurora", "eks", "kafka", "cache", "network", "backup")
 
 
 def _pct(value: float | None) -> str:
@@ -101,4 +101,7 @@ def render_cost(cost: dict[str, Any], console: Console) -> None:
                       "`make prices` refreshes them from the AWS Price List API.")
     if cost["unpriced"]:
         console.print("Unpriced (no list price in regions/prices.json): " + "; ".join(cost["unpriced"]), markup=False)
+    if cost.get("estimatedItems"):
+        console.print("Estimated sizes and rates: " + ", ".join(cost["estimatedItems"])
+                      + " (backups.estimated_gib_per_group per shard group, at an estimated rate).", markup=False)
     console.print("Not counted: " + ", ".join(cost["excluded"]) + ".")

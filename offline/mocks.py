@@ -8,6 +8,7 @@ answer here fails loudly instead of returning empty fields.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import json
 import uuid
@@ -150,6 +151,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return self._data_tier(typ, name, h, inputs, region)
         if typ.startswith(("aws:eks/", "aws:lb/")):
             return self._eks_or_lb(typ, name, h, inputs, region)
+        if typ.startswith(("aws:backup/", "aws:serverlessrepository/", "time:")):
+            return self._backup_and_rotation(typ, name, h, inputs, region)
         if typ == "aws:iam/rolePolicy:RolePolicy":
             policy = inputs.get("name") or f"{name}-{h[:7]}"
             return f"{inputs.get('role')}:{policy}", {"name": policy}
@@ -157,6 +160,33 @@ class PlatformMocks(pulumi.runtime.Mocks):
         rid = inputs.get("name") or f"{name}-{h[:8]}"
         kind = typ.rsplit(":", 1)[-1].lower()
         return rid, {"arn": self._arn(service, region, f"{kind}/{rid}")}
+
+    def _backup_and_rotation(self, typ: str, name: str, h: str, inputs: dict[str, Any],
+                             region: str | None) -> tuple[str, dict[str, Any]]:
+        """AWS Backup (vaults are named in their ARNs, plans by UUID), the rotation function's stack, time."""
+        if typ == "aws:backup/vault:Vault":
+            return inputs["name"], {"arn": self._arn("backup", region, f"backup-vault:{inputs['name']}"),
+                                    "recoveryPoints": 0}
+        if typ == "aws:backup/plan:Plan":
+            plan_id = str(uuid.UUID(h[:32]))
+            return plan_id, {"arn": self._arn("backup", region, f"backup-plan:{plan_id}"), "version": h[:32]}
+        if typ == "aws:serverlessrepository/cloudFormationStack:CloudFormationStack":
+            # The rotation application's template output: the function Secrets Manager invokes.
+            stack = f"serverlessrepo-{inputs['name']}"
+            function = inputs.get("parameters", {}).get("functionName", name)
+            return self._arn("cloudformation", region, f"stack/{stack}/{uuid.UUID(h[:32])}"), {
+                "outputs": {"RotationLambdaARN": self._arn("lambda", region, f"function:{function}")}}
+        if typ == "time:index/rotating:Rotating":
+            # A fixed base time: plans stay deterministic; the rotation time is the base plus the period.
+            given = inputs.get("rfc3339")
+            base = datetime.datetime.fromisoformat(given.replace("Z", "+00:00")) if isinstance(given, str) else \
+                datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+            due = base + datetime.timedelta(days=int(inputs.get("rotationDays") or 0))
+            stamp = base.strftime("%Y-%m-%dT%H:%M:%SZ")
+            return stamp, {"rfc3339": stamp, "rotationRfc3339": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           "unix": int(base.timestamp())}
+        rid = inputs.get("name") or f"{name}-{h[:8]}"
+        return rid, {}
 
     @staticmethod
     def _random(typ: str, name: str, h: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:

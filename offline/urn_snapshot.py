@@ -19,7 +19,8 @@ SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "tests" / "urn_snapshots
 STATEFUL_TYPES = frozenset({
     "aws:rds/globalCluster:GlobalCluster", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance",
     "aws:msk/cluster:Cluster", "aws:elasticache/replicationGroup:ReplicationGroup", "aws:eks/cluster:Cluster",
-    "aws:kms/key:Key", "aws:secretsmanager/secret:Secret", "random:index/randomPassword:RandomPassword",
+    "aws:kms/key:Key", "aws:secretsmanager/secret:Secret", "aws:backup/vault:Vault",
+    "aws:backup/vaultLockConfiguration:VaultLockConfiguration", "random:index/randomPassword:RandomPassword",
     "random:index/randomBytes:RandomBytes", "kafka:index/topic:Topic", "aws:ec2/vpc:Vpc",
 })
 

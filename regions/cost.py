@@ -2,7 +2,10 @@
 
 Counted: Aurora instances (writers, readers and the DR secondaries each region hosts), EKS control planes
 and node groups at their desired size (first instance type), MSK brokers and their provisioned storage,
-ElastiCache nodes and NAT gateway hours. Not counted (usage-driven, no sizing in the manifest): data
+ElastiCache nodes, NAT gateway hours, and AWS Backup storage of the Aurora recovery points each region's
+vault holds (its own groups' and the copies it receives, at the manifest's estimated size per group: an
+estimate, priced at a hand-sourced estimated rate that `make prices` does not refresh).
+Not counted (usage-driven, no sizing in the manifest): data
 transfer, Aurora storage and I/O, NAT data processing, MSK Replicator, load balancers, interface
 endpoints, KMS, Secrets Manager, CloudWatch and Cloudflare. A line whose price is missing is listed as
 unpriced; a total that contains one is a lower bound, and says so.
@@ -55,6 +58,20 @@ def _wants(region: Region, manifest: Manifest) -> list[tuple[str, str, float]]:
     return wants
 
 
+BACKUP_ITEM = "backup/aurora-warm"
+ESTIMATED_ITEMS = (BACKUP_ITEM,)
+
+
+def _backup_wants(region: Region, manifest: Manifest) -> list[tuple[str, str, float]]:
+    """GB-months of recovery points in the region's vault: its own groups, and the copies its DR partners send.
+
+    A backup account's copies are billed to that account, not counted here.
+    """
+    gib = manifest.backups.estimated_gib_per_group
+    copies = sum(r.shard_groups for r in manifest.regions if r.dr_regions[:1] == [region.name])
+    return [("backup", BACKUP_ITEM, float((region.shard_groups + copies) * gib))]
+
+
 def price_items(manifest: Manifest) -> dict[str, set[str]]:
     """Per region, the price items the report looks up: what `make prices` refreshes."""
     return {region.name: {item for _, item, _ in _wants(region, manifest)} for region in manifest.regions}
@@ -64,7 +81,7 @@ def lines(manifest: Manifest, book: PriceBook) -> list[Line]:
     """Same items in one region are merged (e.g. two node groups of one instance type)."""
     merged: dict[tuple[str, str, str], float] = defaultdict(float)
     for region in manifest.regions:
-        for component, item, quantity in _wants(region, manifest):
+        for component, item, quantity in [*_wants(region, manifest), *_backup_wants(region, manifest)]:
             merged[(region.name, component, item)] += quantity
     out = []
     for (region_name, component, item), quantity in merged.items():
@@ -101,6 +118,8 @@ def report(manifest: Manifest, book: PriceBook, items: list[Line] | None = None)
         "unpriced": unpriced,
         "lowerBound": bool(unpriced),
         "excluded": list(EXCLUDED),
+        # Lines whose quantity is the manifest's estimate and whose rate is a hand-made estimate (source G).
+        "estimatedItems": sorted({line.item for line in items if line.item in ESTIMATED_ITEMS}),
         "lines": [{"region": line.region, "component": line.component, "item": line.item, "quantity": line.quantity,
                    "unitUsd": line.unit_usd, "monthlyUsd": line.monthly_usd, "estimated": line.estimated}
                   for line in items],

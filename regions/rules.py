@@ -53,6 +53,8 @@ def check(manifest: Manifest) -> list[Finding]:
         *_writers(manifest),
         *_group_readers(manifest),
         *_deploy_waves(manifest),
+        *_backups(manifest),
+        *_rotation(manifest),
     ]
 
 
@@ -414,3 +416,35 @@ def _deploy_waves(manifest: Manifest) -> Iterator[Finding]:
     if manifest.protected and len(manifest.regions) > 1 and (len(waves) < 2 or len(waves[0]) != 1):
         yield Finding("deploy_waves", "production deploys one canary region alone first, then the others "
                       "(at least two waves, the first of one region)")
+
+
+# Security Hub SecretsManager.4 (and the pack's S10): a secret rotates at least every 90 days.
+MAX_ROTATION_DAYS = 90
+
+
+def _backups(manifest: Manifest) -> Iterator[Finding]:
+    backups = manifest.backups
+    lock = backups.vault_lock
+    if lock is None:
+        if manifest.protected:
+            yield Finding("backups.vault_lock", "production vaults are locked in compliance mode: set "
+                          "min_retention_days, max_retention_days and grace_days")
+        return
+    if lock.min_retention_days > lock.max_retention_days:
+        yield Finding("backups.vault_lock.min_retention_days",
+                      f"must not exceed max_retention_days ({lock.min_retention_days} > {lock.max_retention_days})")
+        return
+    # The lock refuses any backup or copy job whose retention falls outside [min, max].
+    for field in ("daily_retention_days", "copy_retention_days", "continuous_retention_days"):
+        days = getattr(backups, field)
+        if not lock.min_retention_days <= days <= lock.max_retention_days:
+            yield Finding(f"backups.{field}", f"the vault lock accepts only {lock.min_retention_days} to "
+                          f"{lock.max_retention_days} days (got {days})")
+
+
+def _rotation(manifest: Manifest) -> Iterator[Finding]:
+    for field in ("master_days", "cache_days", "login_days"):
+        days = getattr(manifest.rotation, field)
+        if days > MAX_ROTATION_DAYS:
+            yield Finding(f"rotation.{field}", f"credentials rotate at least every {MAX_ROTATION_DAYS} days "
+                          f"(got {days})")

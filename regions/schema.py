@@ -246,6 +246,57 @@ class Alarms(Strict):
         "volume of the in-cluster Prometheus, GiB"))
 
 
+
+# AWS Backup keeps a continuous (point-in-time) recovery point at most 35 days ("Continuous backups and PITR").
+CONTINUOUS_BACKUP_MAX_DAYS = 35
+# A vault lock becomes immutable after its grace period; AWS Backup refuses fewer than 3 days (ChangeableForDays).
+VAULT_LOCK_MIN_GRACE_DAYS = 3
+
+
+class VaultLock(Strict):
+    """AWS Backup Vault Lock in compliance mode: no one in the account, root included, shortens or erases."""
+
+    min_retention_days: Annotated[int, Field(ge=1, le=36500, strict=True)] = Field(
+        description="recovery points younger than this cannot be deleted, by anyone (vault lock minimum)")
+    max_retention_days: Annotated[int, Field(ge=1, le=36500, strict=True)] = Field(
+        description="no backup job may keep a recovery point longer than this (vault lock maximum)")
+    grace_days: Annotated[int, Field(ge=VAULT_LOCK_MIN_GRACE_DAYS, le=36500, strict=True)] = Field(
+        description="days after the first deploy during which the lock can still be changed or removed; "
+                    "then it is immutable (compliance mode)")
+
+
+class Backups(Strict):
+    """AWS Backup of every Aurora cluster: the home region's vault, copies in the first DR region (and account)."""
+
+    schedule: Annotated[str, Field(pattern=r"^cron\([^)]+\)$")] = Field(
+        description="when the daily snapshot rule runs (AWS Backup cron expression, UTC)")
+    daily_retention_days: Annotated[int, Field(ge=1, le=36500, strict=True)] = Field(
+        description="days each daily recovery point is kept in the home region's vault")
+    copy_retention_days: Annotated[int, Field(ge=1, le=36500, strict=True)] = Field(
+        description="days each copy is kept in the first DR region's vault (and the backup account's)")
+    continuous_retention_days: Annotated[int, Field(ge=1, le=CONTINUOUS_BACKUP_MAX_DAYS, strict=True)] = Field(
+        description="point-in-time restore window of the continuous rule (AWS Backup allows at most 35 days)")
+    vault_lock: VaultLock | None = Field(
+        default=None, description="compliance-mode vault lock on every vault; required in production")
+    backup_account_id: Annotated[str, Field(pattern=r"^[0-9]{12}$")] | None = Field(
+        default=None, description="a separate backup account: each daily recovery point is also copied into its "
+                                  "vault <env>-<short code>-backup in the home region (made in that account)")
+    estimated_gib_per_group: Annotated[int, Field(ge=1, strict=True)] = Field(
+        description="backup storage one shard group's recovery points occupy, in GiB: an estimate for the cost "
+                    "report (Aurora storage is usage-driven)")
+
+
+class Rotation(Strict):
+    """How often every credential the program makes changes (days)."""
+
+    master_days: Annotated[int, Field(ge=1, le=365, strict=True)] = Field(
+        description="Aurora master secrets: Secrets Manager rotation with the single-user rotation function")
+    cache_days: Annotated[int, Field(ge=1, le=365, strict=True)] = Field(
+        description="the cache's app user: a new password each period, the previous one still accepted")
+    login_days: Annotated[int, Field(ge=1, le=365, strict=True)] = Field(
+        description="the database logins handed to PgBouncer and applications: a new password each period")
+
+
 Posture = Literal["production", "development"]
 
 
@@ -270,6 +321,8 @@ class Manifest(Strict):
         "shard groups whose primary cluster runs another number of readers than its home region's aurora.readers: "
         "group id -> readers"))
     streams: Streams = Field(description="the Kafka topic plan")
+    backups: Backups = Field(description="AWS Backup of every region's Aurora clusters: vault lock, rules, copies")
+    rotation: Rotation = Field(description="how often every credential the program makes rotates")
     regions: list[Region] = Field(min_length=1, description="the regions of the environment")
 
     @property

@@ -118,19 +118,26 @@ def test_instances_private_monitored_and_sized_for_promotion(plan: Doc) -> None:
         assert counts[cluster["urn"]] == expected
 
 
-def test_port_5432_admits_only_the_pgbouncer_nodes(plan: Doc) -> None:
+def test_port_5432_admits_only_the_pgbouncer_nodes_and_the_rotation_function(plan: Doc) -> None:
     for region in plan["regions"]:
-        pgbouncer_sg = [g["outputs"]["id"] for g in of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
+        groups = of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
+        pgbouncer_sg = [g["outputs"]["id"] for g in groups
                         if g["inputs"].get("tags", {}).get("node-group") == "pgbouncer"]
-        (aurora_sg,) = [g for g in of_type(plan, "aws:ec2/securityGroup:SecurityGroup", region)
-                        if g["name"].endswith("-aurora")]
+        (aurora_sg,) = [g for g in groups if g["name"].endswith("-aurora")]
+        (rotation_sg,) = [g for g in groups if g["name"].endswith("-aurora-rotation")]
         assert "ingress" not in aurora_sg["inputs"] and "egress" not in aurora_sg["inputs"]
         rules = [r["inputs"] for r in of_type(plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", region)
                  if r["inputs"]["securityGroupId"] == aurora_sg["outputs"]["id"]]
-        assert len(rules) == 1
-        assert rules[0]["referencedSecurityGroupId"] == pgbouncer_sg[0]
-        assert (rules[0]["fromPort"], rules[0]["toPort"]) == (5432, 5432)
-        assert "cidrIpv4" not in rules[0] and "cidrIpv6" not in rules[0]
+        assert sorted(r["referencedSecurityGroupId"] for r in rules) == sorted([pgbouncer_sg[0],
+                                                                                rotation_sg["outputs"]["id"]])
+        for rule in rules:
+            assert (rule["fromPort"], rule["toPort"]) == (5432, 5432)
+            assert "cidrIpv4" not in rule and "cidrIpv6" not in rule
+        # The rotation function reaches Aurora and the VPC's endpoints only (no ingress, no internet).
+        egress = rotation_sg["inputs"]["egress"]
+        assert "ingress" not in rotation_sg["inputs"]
+        assert {(e["fromPort"], tuple(e.get("securityGroups", ())), tuple(e.get("cidrBlocks", ()))) for e in egress} \
+            == {(5432, (aurora_sg["outputs"]["id"],), ()), (443, (), (plan_vpc_cidr(plan, region),))}
         for cluster in of_type(plan, "aws:rds/cluster:Cluster", region):
             assert cluster["inputs"]["vpcSecurityGroupIds"] == [aurora_sg["outputs"]["id"]]
 
@@ -221,3 +228,8 @@ def test_make_plan_shows_a_quota_shortfall_in_red(raw_manifest: Any, write_manif
     console.print(report.data_table(doc))
     assert "21 / 20" in console.export_text()
     assert "[bold red]21 / 20[/bold red]" in str(report.data_table(doc).columns[4]._cells[3])
+
+
+def plan_vpc_cidr(plan: Doc, region: str) -> str:
+    (vpc,) = of_type(plan, "aws:ec2/vpc:Vpc", region)
+    return str(vpc["inputs"]["cidrBlock"])

@@ -41,3 +41,16 @@ def test_a_recorded_switchover_changes_no_database(raw_manifest: Any, write_mani
         before = {r["urn"]: r["inputs"] for r in of_type(prod_plan, token)}
         after = {r["urn"]: r["inputs"] for r in of_type(doc, token)}
         assert before == after, token
+    # The master secret's rotation pauses while the writer is away (the function logs in at the home cluster),
+    # and S10 says so; every other group keeps rotating. The backup selection keeps naming the home cluster.
+    def rotated(plan: Doc) -> set[str]:
+        return {r["name"] for r in of_type(plan, "aws:secretsmanager/secretRotation:SecretRotation")}
+    assert rotated(prod_plan) - rotated(doc) == {"use1-sg01-master"}
+    from offline import guardrails
+
+    assert [v.message for v in guardrails.evaluate(doc, {}) if v.id == "S10"] == [
+        "[S10] use1-sg01-master: no aws:secretsmanager/secretRotation:SecretRotation rotates it and its value is "
+        "no rotating password"]
+    selections = {s["region"]: s["inputs"]["resources"] for s in of_type(doc, "aws:backup/selection:Selection")}
+    assert selections == {s["region"]: s["inputs"]["resources"]
+                          for s in of_type(prod_plan, "aws:backup/selection:Selection")}

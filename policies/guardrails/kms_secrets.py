@@ -1,8 +1,7 @@
 """KMS keys, Secrets Manager secrets and the IAM policies that may decrypt with them: the S rows of docs/guardrails.md.
 
 Rows not implemented:
-  S11  rotation within 90 days: it reads aws:secretsmanager/secretRotation, which the program does not create
-       yet (S10 reports every secret without one).
+  S11  rotation within 90 days is S10's period check (maxRotationDays), for both forms of rotation.
   S5   only its IaC proxy (deletion window 30 days, prod) is here; `protect` on prod keys is platform rule P8's.
   n/a  SecretsManager.2/.3 (rotation succeeded, unused secret) are runtime-only.
 Secret versions carry only the secret value (masked in the plan); no row applies to them.
@@ -28,13 +27,14 @@ from guardrails.core import (
     Rule,
     StackRule,
     check,
+    dependencies,
     dependency,
     equals,
     get,
     is_true,
     present,
 )
-from guardrails.network import any_references, items, of_type
+from guardrails.network import any_references, items, of_type, references
 from guardrails.stack_reads import (
     KMS_KEY,
     UNKNOWN,
@@ -199,16 +199,98 @@ def _replica_keys(props: Any, args: ResourceValidationArgs) -> list[str]:
     return found
 
 
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+ROTATING = "time:index/rotating:Rotating"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+MAX_ROTATION_DAYS_KEY = "maxRotationDays"
+DEFAULT_MAX_ROTATION_DAYS = 90  # SecretsManager.4
+_RATE = re.compile(r"^rate\((\d+) days?\)$")
+
+
+def _days(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _rotation_period(rotation: Any) -> tuple[int | None, str]:
+    """(days, how it was read) of a SecretRotation's schedule; days None when it states no period in days."""
+    if get(rotation.props, "rotationEnabled") is False:
+        return None, "has rotation disabled"
+    rules = get(rotation.props, "rotationRules")
+    days = _days(get(rules, "automaticallyAfterDays")) if rules is not MISSING else None
+    if days is not None:
+        return days, f"automaticallyAfterDays {days}"
+    expression = get(rules, "scheduleExpression") if rules is not MISSING else MISSING
+    if isinstance(expression, str):
+        rate = _RATE.match(expression.strip())
+        if rate:
+            return int(rate.group(1)), expression
+        if expression.strip().startswith("cron("):
+            return 0, expression  # a cron schedule runs at least yearly; SecretsManager.4 accepts it too
+    return None, "states no automaticallyAfterDays or scheduleExpression"
+
+
+def _secret_rotation(secret: Any, rotations: Sequence[Any], limit: int) -> str | None:
+    """None when a SecretRotation rotates ``secret`` often enough; else why not ("" when none names it)."""
+    why = ""
+    for rotation in rotations:
+        if not references(rotation, "secretId", secret, keys=("id", "arn")):
+            continue
+        days, read = _rotation_period(rotation)
+        if days is not None and days <= limit:
+            return None
+        why = f"{rotation.name} {read}" if days is None else \
+            f"{rotation.name} rotates it {read}, not within {limit} days"
+    return why
+
+
+def _program_rotation(secret: Any, versions: Sequence[Any], limit: int) -> str | None:
+    """None when the secret's value comes from a password the program rotates often enough; else why not.
+
+    Same stack: the version's secretString derives from a RandomPassword whose keepers derive from a
+    pulumiverse-time Rotating of at most ``limit`` days. Another stack (a login made once for the environment):
+    the secret's tags say ``rotation: program``, ``rotation-days`` (at most ``limit``) and ``rotated-in``, and
+    the value comes from a StackReference to that stack, where this rule checks the Rotating.
+    """
+    why = ""
+    tags = get(secret.props, "tags")
+    for version in versions:
+        if not references(version, "secretId", secret, keys=("id", "arn")):
+            continue
+        for password in dependencies(version, "secretString", RANDOM_PASSWORD):
+            for keeper in dependencies(password, "keepers", ROTATING):
+                days = _days(get(keeper.props, "rotationDays"))
+                if days is not None and days <= limit:
+                    return None
+                why = f"its password's keeper {keeper.name} rotates every {days} days, not within {limit}"
+        rotated_in = MISSING if tags is MISSING else get(tags, "rotated-in")
+        declared = MISSING if tags is MISSING else get(tags, "rotation-days")
+        if isinstance(rotated_in, str) and rotated_in:
+            sources = dependencies(version, "secretString", STACK_REFERENCE)
+            if not any(str(get(ref.props, "name")).endswith(f"/{rotated_in}") for ref in sources):
+                why = f"its tags say it rotates in {rotated_in}, but its value does not come from that stack"
+            elif not (isinstance(declared, str) and declared.isdigit() and int(declared) <= limit):
+                why = f"its rotation-days tag must be at most {limit} (got {declared!r})"
+            else:
+                return None
+    return why
+
+
 def _rotation(resources: Sequence[Any], config: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-    rotations = of_type(resources, SECRET_ROTATION)
+    """S10: every secret rotates, through Secrets Manager or through the program, within the period."""
+    limit = int(config.get(MAX_ROTATION_DAYS_KEY) or DEFAULT_MAX_ROTATION_DAYS)
+    rotations, versions = of_type(resources, SECRET_ROTATION), of_type(resources, SECRET_VERSION)
     found: list[tuple[str, str | None]] = []
     for secret in of_type(resources, SECRET):
         try:
-            rotated = any_references(rotations, "secretId", secret, keys=("id", "arn"))
+            managed = _secret_rotation(secret, rotations, limit)
+            program = _program_rotation(secret, versions, limit) if managed is not None else None
         except UnknownValueError:
             continue  # advisory: a secret this preview cannot match yet is skipped, not the whole stack
-        if not rotated:
-            found.append((f"{secret.name}: no {SECRET_ROTATION} rotates this secret", secret.urn))
+        if managed is None or program is None:
+            continue
+        reason = managed or program or f"no {SECRET_ROTATION} rotates it and its value is no rotating password"
+        found.append((f"{secret.name}: {reason}", secret.urn))
     return found
 
 
@@ -270,9 +352,13 @@ RULES: list[Rule] = [
     StackRule(
         Meta("S10", "secretsmanager-secret-rotation", "Every secret has a rotation schedule", Severity.MEDIUM,
              mandatory=False,
-             remediation="Add an aws.secretsmanager.SecretRotation (rotation Lambda or managed rotation) per secret.",
-             mirrors=("SecretsManager.1", "CKV2_AWS_57")),
-        _rotation),
+             remediation="Add an aws.secretsmanager.SecretRotation (rotation Lambda or managed rotation) per secret, "
+                         "or generate its value with a RandomPassword kept by a pulumiverse-time Rotating "
+                         f"(components/rotating_password.py); either within {MAX_ROTATION_DAYS_KEY} days.",
+             mirrors=("SecretsManager.1", "SecretsManager.4", "CKV2_AWS_57", "CKV_AWS_304")),
+        _rotation,
+        config={MAX_ROTATION_DAYS_KEY: {"type": "integer", "default": DEFAULT_MAX_ROTATION_DAYS,
+                                        "description": "longest rotation period a secret may have, in days"}}),
     ResourceRule(
         Meta("S12", "secretsmanager-secret-not-public", "Secret policies allow no Principal \"*\" without a "
              "Condition", Severity.HIGH, mandatory=True,

@@ -16,6 +16,7 @@ from guardrails import (
     kafka,
     kms_secrets,
     load_balancers,
+    logs,
     network,
     pgbouncer,
     protection,
@@ -29,7 +30,7 @@ from guardrails.core import Rule
 # Modules by service, in table order; each exposes RULES. They are imported, not looked up by name, so a lost
 # or renamed module stops the pack (the policy server, `make plan`, the tests) instead of silently dropping
 # its rules.
-MODULES = (aurora, cache, kafka, eks, network, kms_secrets, load_balancers, cloudflare)
+MODULES = (aurora, cache, kafka, eks, logs, network, kms_secrets, load_balancers, cloudflare)
 # The platform invariants (P1-P15, TAG1) relate several resources; each lives with the service it guards and
 # is exposed as INVARIANTS. The table lists them together, by id, after the service rules.
 INVARIANT_MODULES = (pgbouncer, shard_map, aurora, kms_secrets, kafka, cache, protection, cost, region_parity,

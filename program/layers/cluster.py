@@ -144,7 +144,9 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
     app_connection_secret(code, logins, logins.ca_cert_pem,
                           pulumi.ResourceOptions(parent=pgbouncer, provider=kubernetes))
     secrets_key = stacks.regional(infra, "auroraSites").apply(lambda s: s["secretsKeyArn"])
-    login_secret = app_login_secret(f"{code}-database-app", env, logins, secrets_key, ctx.protect, aws_opts)
+    login_secret = app_login_secret(f"{code}-database-app", env, logins, secrets_key, ctx.protect, aws_opts,
+                                    rotation_days=manifest.rotation.login_days,
+                                    rotated_in=StackId(env, "global").name)
 
     kafka = stacks.regional(infra, "kafka")
     cache = stacks.regional(infra, "cache")

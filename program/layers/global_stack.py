@@ -24,7 +24,8 @@ from regions.stacks import StackId
 def build(config: StackConfig, manifest: Manifest, stacks: Stacks) -> None:
     assert config.domain and config.cloudflare_zone_id and config.cloudflare_account_id  # the global layer's keys
     env = manifest.environment
-    users = DatabaseUsers("platform-db", DatabaseUsersArgs(environment=env, protect=manifest.protected))
+    users = DatabaseUsers("platform-db", DatabaseUsersArgs(environment=env, protect=manifest.protected,
+                                                                password_days=manifest.rotation.login_days))
     edge = manifest.edge
     cloudflare_edge = Edge(f"{env}-edge", EdgeArgs(
         environment=env, domain=config.domain, zone_id=config.cloudflare_zone_id,

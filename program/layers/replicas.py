@@ -2,7 +2,8 @@
 
 - the Aurora secondaries of the shard groups this region is a DR region of, each joining its global
   cluster by the identifier the home region's infra stack publishes once its writer exists;
-- the master secrets of the groups homed here, replicated under each DR region's secrets key;
+- the master secrets of the groups homed here, replicated under each DR region's secrets key, and their
+  Secrets Manager rotation (the function in this region's data subnets, admitted by the infra stack);
 - the MSK Replicators arriving from the regions this one is a DR region of, each reading its source's
   cluster ARN as published after the source's cluster policy.
 
@@ -24,6 +25,7 @@ from components.aurora import (
     SecretReplica,
 )
 from components.kafka_replication import KafkaReplication, ReplicationArgs, ReplicationEnd
+from components.master_rotation import MasterRotation, MasterRotationArgs
 from components.region_stamp import RegionContext
 from program.layers.common import member_spec
 from program.references import Stacks
@@ -85,7 +87,20 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, account_id: st
                     for dr in group.dr_regions]
         secrets[group.id] = MasterSecret(group.id, MasterSecretArgs(
             spec=member_spec(manifest, group), password=_password(passwords, group.id),
+            host=stacks.item(own, "shardGroupEndpoints", group.id, region, "cluster"),
             kms_key_arn=_secrets_key(stacks, own), replicas=replicas), opts=aws_opts)
+    writers = {g.id: g.current_writer for g in shard_map.groups_in(region)}
+    if secrets:
+        sites = stacks.regional(own, "auroraSites")
+        MasterRotation(f"{code}-aurora-rotation", MasterRotationArgs(
+            environment=env, region=region, short_code=code,
+            data_subnet_ids=stacks.regional(own, "networks").apply(lambda n: n["dataSubnetIds"]),
+            security_group_id=sites.apply(lambda s: s["rotationSecurityGroupId"]),
+            secrets_key_arn=_secrets_key(stacks, own),
+            # The function logs in at the home cluster: while a switchover has the writer elsewhere
+            # (writer_regions), that cluster is read-only, so the group's rotation pauses (S10 reports it).
+            secrets={gid: s.secret for gid, s in secrets.items() if writers[gid] == region},
+            days=manifest.rotation.master_days), opts=aws_opts)
 
     replicated = [t.name for t in manifest.streams.topics if t.replicated]
     target = _end(stacks, own, code, source=False)

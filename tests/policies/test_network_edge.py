@@ -357,7 +357,7 @@ def test_every_vpc_has_the_endpoints_private_nodes_need(prod_plan: Doc) -> None:
                      for v in ("use1", "euw1", "apse1", "aps1")]
 
 
-# --- S2, S12 public policies; S8 decrypt on every key; S9 replicas; S10 rotation ------------------------
+# --- S2, S12 public policies; S8 decrypt on every key; S9 replicas (S10: test_secret_rotation.py) ---------------------
 
 
 def _policy(*statements: dict[str, Any]) -> str:
@@ -474,26 +474,6 @@ def test_secret_replicas_use_customer_managed_keys(prod_plan: Doc) -> None:
     assert failures("secretsmanager-secret-cmk", kms_secrets.SECRET, aws_managed) == [
         "[S9] subject: kmsKeyId must be a customer managed KMS key (not alias/aws/...) (got "
         "'alias/aws/secretsmanager')"]
-
-
-def test_secrets_without_rotation_are_reported(prod_plan: Doc) -> None:
-    assert not rule("secretsmanager-secret-rotation").meta.mandatory
-    secrets = of_type(prod_plan, kms_secrets.SECRET, region=None)
-    expected = [f"[S10] {s['name']}: no aws:secretsmanager/secretRotation:SecretRotation rotates this secret"
-                for s in secrets]
-    assert stack_failures("secretsmanager-secret-rotation", stack(prod_plan)) == expected  # none rotates yet
-    first = merged(prod_plan, kms_secrets.SECRET, secrets[0]["name"])
-    rotation = stack_resource(kms_secrets.SECRET_ROTATION, {"secretId": first["arn"], "rotationLambdaArn": "arn:x",
-                                                            "rotationRules": {"automaticallyAfterDays": 30}}, "rot")
-    assert stack_failures("secretsmanager-secret-rotation", stack(prod_plan, add=[rotation])) == expected[1:]
-    # A first preview: the new rotation's secretId is unknown, but the engine knows which secret it names.
-    new = stack_resource(kms_secrets.SECRET, {"name": "new", "arn": UNKNOWN_STRING_VALUE}, "new-secret")
-    pending = with_dependencies(kms_secrets.SECRET_ROTATION, {"secretId": UNKNOWN_STRING_VALUE}, "pending",
-                                {"secretId": [new]})
-    assert stack_failures("secretsmanager-secret-rotation", stack(prod_plan, add=[new, pending])) == expected
-    # Advisory: when nothing tells which secret a rotation rotates, no secret is reported rather than all.
-    blind = stack_resource(kms_secrets.SECRET_ROTATION, {"secretId": UNKNOWN_STRING_VALUE}, "blind")
-    assert stack_failures("secretsmanager-secret-rotation", stack(prod_plan, add=[new, blind])) == []
 
 
 # --- L1, L2 listeners; L3, L4, L6 ALBs; L7 zones --------------------------------------------------------

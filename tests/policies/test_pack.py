@@ -133,12 +133,12 @@ def test_config_can_disable_a_rule(prod_plan: Any) -> None:
 def test_make_plan_exits_1_on_a_mandatory_violation(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     from offline import plan
 
-    # Secret rotation is advisory (dev has no rotation yet); a stack config may make it mandatory.
+    # Control-plane log retention is advisory (dev keeps 30 days on purpose); a stack config may make it mandatory.
     monkeypatch.setattr(guardrails, "load_config", lambda stack: {
-        "secretsmanager-secret-rotation": {"enforcementLevel": "mandatory"}})
+        "eks-control-plane-log-retention": {"enforcementLevel": "mandatory"}})
     document = tmp_path / "plan.json"
     assert plan.main(["--stack", "dev", "--json", str(document)]) == 1
     import json
 
     written = json.loads(document.read_text())
-    assert {v["id"] for v in written["policyViolations"] if v["enforcement"] == "mandatory"} == {"S10"}
+    assert {v["id"] for v in written["policyViolations"] if v["enforcement"] == "mandatory"} == {"K5"}
