@@ -15,7 +15,7 @@ from regions import capacity, cost, prices
 from regions.quota_needs import quota_uses
 from regions.schema import Manifest
 
-COMPONENTS = ("aurora", "eks", "kafka", "cache", "network")
+COMPONENTS = ("aurora", "eks", "kafka", "cache", "network", "backup")
 
 
 def plan_cost_lines(manifest: Manifest, document: Mapping[str, Any]) -> list[cost.Line]:
@@ -27,7 +27,7 @@ def plan_cost_lines(manifest: Manifest, document: Mapping[str, Any]) -> list[cos
                 COMPONENTS.index(line.component) if line.component in COMPONENTS else len(COMPONENTS), line.item)
 
     return [cost.Line(line.region or "unknown", line.component, line.item, float(line.quantity), line.unit_usd,
-                      line.monthly_usd, line.estimated) for line in sorted(guardrails.cost_lines(document), key=order)]
+                      line.monthly_usd, line.estimated) for line in sorted(guardrails.cost_lines(document, manifest.backups.estimated_gib_per_group), key=order)]
 
 
 def sections(manifest: Manifest, book: prices.PriceBook | None = None,

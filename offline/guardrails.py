@@ -127,10 +127,10 @@ def stack_view(document: Mapping[str, Any], resources: list[Mapping[str, Any]] |
     return view
 
 
-def cost_lines(document: Mapping[str, Any]) -> list[CostLine]:
+def cost_lines(document: Mapping[str, Any], backup_gib_per_cluster: float | None = None) -> list[CostLine]:
     """The pack's cost lines (guardrails.cost) of the document's resources, merged per region and item: what P10
     adds up, and what the plan's cost report shows."""
-    return merged(pack_cost_lines(stack_view(document)))
+    return merged(pack_cost_lines(stack_view(document), backup_gib_per_cluster))
 
 
 def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> list[Violation]:

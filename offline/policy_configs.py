@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from offline.guardrails import PACK_DIR
+from regions import loader
 from regions.stacks import LAYERS
 
 CONFIG_DIR = PACK_DIR / "config"
@@ -38,8 +39,19 @@ def path(environment: str, layer: str) -> Path:
     return CONFIG_DIR / f"{environment}-{layer}.json"
 
 
-def config(environment: str, layer: str) -> dict[str, Any]:
+COST_RULE = "platform-cost-ceiling"
+
+
+def environment_config(environment: str) -> dict[str, Any]:
+    """`<env>.json` with the cost rule's backup estimate taken from the manifest (its one source)."""
     base = json.loads((CONFIG_DIR / f"{environment}.json").read_text(encoding="utf-8"))
+    gib = loader.load(loader.manifest_path(environment), environment).backups.estimated_gib_per_group
+    base[COST_RULE] = {**base.get(COST_RULE, {}), "backupGibPerCluster": gib}
+    return base
+
+
+def config(environment: str, layer: str) -> dict[str, Any]:
+    base = environment_config(environment)
     for rule in WHOLE_ENVIRONMENT.get(layer, {}):
         base[rule] = {"enforcementLevel": "disabled"}
     return base
@@ -52,6 +64,9 @@ def render(environment: str, layer: str) -> str:
 def write() -> list[Path]:
     written = []
     for env in ENVIRONMENTS:
+        target = CONFIG_DIR / f"{env}.json"
+        target.write_text(json.dumps(environment_config(env), indent=2) + "\n", encoding="utf-8")
+        written.append(target)
         for layer in LAYERS:
             target = path(env, layer)
             target.write_text(render(env, layer), encoding="utf-8")

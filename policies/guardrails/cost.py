@@ -4,7 +4,9 @@ One code path for both estimates: the offline plan's cost report (`make plan`) p
 with ``cost_lines`` below, through offline/guardrails.py, so the budget in policies/config/<env>.json and the
 plan's monthly total are the same figure. Basis: on-demand list prices of each resource's region (the
 us-east-1 price, marked estimated, where the region has none; guardrails/facts.json, generated from the
-program's price file), 730 hours a month, EKS node groups at their desired size.
+program's price file), 730 hours a month, EKS node groups at their desired size, and AWS Backup storage of
+the recovery points each plan keeps (its own vault and each copy destination, at the config's estimated GiB
+per cluster: the program's manifest estimate, `backupGibPerCluster`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pulumi_policy import Severity
 from guardrails.core import (
     Meta,
     StackRule,
+    dependency,
 )
 from guardrails.facts import HOURS_PER_MONTH, price
 from guardrails.stack_reads import (
@@ -28,6 +31,7 @@ from guardrails.stack_reads import (
     NAT_GATEWAY,
     NODE_GROUP,
     REPLICATION_GROUP,
+    UNKNOWN,
     Finding,
     Reader,
     is_known,
@@ -87,18 +91,52 @@ def _wants(read: Reader, resources: Sequence[Any]) -> list[tuple[Any, str, Any, 
     return wants
 
 
+BACKUP_PLAN = "aws:backup/plan:Plan"
+BACKUP_SELECTION = "aws:backup/selection:Selection"
+BACKUP_ITEM = "backup/aurora-warm"
+
+
+def _backup_wants(read: Reader, resources: Sequence[Any], gib_per_cluster: float) -> list[tuple[Any, Any, float]]:
+    """(plan, region, GB-months) of the recovery points each backup plan keeps: the clusters its selections
+    name, in its own region's vault and in each copy action's destination (the region of the vault's ARN)."""
+    plans = {r.urn: r for r in of_type(resources, BACKUP_PLAN)}
+    clusters: dict[str, int] = defaultdict(int)
+    for selection in of_type(resources, BACKUP_SELECTION):
+        plan = dependency(selection, "planId", BACKUP_PLAN)
+        if plan is None:
+            plan_id = read(selection, "planId")
+            plan = next((p for p in plans.values() if is_known(plan_id) and p.props.get("id") == plan_id), None)
+        if plan is not None:
+            clusters[plan.urn] += len(read.items(selection, "resources"))
+    out: list[tuple[Any, Any, float]] = []
+    for urn, count in clusters.items():
+        plan = plans[urn]
+        out.append((plan, read.region(plan), count * gib_per_cluster))
+        for rule in read.items(plan, "rules"):
+            for copy in (rule.get("copyActions") or []) if isinstance(rule, Mapping) else []:
+                arn = copy.get("destinationVaultArn") if isinstance(copy, Mapping) else None
+                parts = arn.split(":") if isinstance(arn, str) else []
+                out.append((plan, parts[3] if len(parts) > 3 else UNKNOWN, count * gib_per_cluster))
+    return out
+
+
 def _item(prefix: str, sku: Any) -> Any:
     return f"{prefix}{sku}" if isinstance(sku, str) else sku
 
 
-def cost_lines(resources: Sequence[Any]) -> list[CostLine]:
-    """Every priced thing of the stack, at its region's list price; values unknown during preview are left out."""
+def cost_lines(resources: Sequence[Any], backup_gib_per_cluster: float | None = None) -> list[CostLine]:
+    """Every priced thing of the stack, at its region's list price; values unknown during preview are left out.
+    Backup storage is counted when the estimated GiB per cluster is given (it is usage, not a resource's size)."""
     read = Reader(mandatory=False)
+    wants = [(resource, component, item, quantity, read.region(resource))
+             for resource, component, item, quantity, _path in _wants(read, resources)]
+    if backup_gib_per_cluster is not None:
+        wants += [(plan, "backup", BACKUP_ITEM, gib, region)
+                  for plan, region, gib in _backup_wants(read, resources, backup_gib_per_cluster)]
     out = []
-    for resource, component, item, quantity, _path in _wants(read, resources):
+    for resource, component, item, quantity, region in wants:
         if not is_known(item, quantity) or not isinstance(quantity, int | float) or isinstance(quantity, bool):
             continue
-        region = read.region(resource)
         region = region if isinstance(region, str) else None
         found = price(item, region)
         if found is None:
@@ -123,11 +161,12 @@ def merged(lines: Sequence[CostLine]) -> list[CostLine]:
             if line.unit_usd is not None else line for line in out.values()]
 
 
-def monthly_cost(resources: Sequence[Any]) -> tuple[float, dict[str, float], list[Finding]]:
+def monthly_cost(resources: Sequence[Any], backup_gib_per_cluster: float | None = None
+                 ) -> tuple[float, dict[str, float], list[Finding]]:
     """(estimated USD per month, per-component totals, unpriced items) of the stack."""
     components: dict[str, float] = defaultdict(float)
     unpriced: list[Finding] = []
-    for line in merged(cost_lines(resources)):
+    for line in merged(cost_lines(resources, backup_gib_per_cluster)):
         if line.monthly_usd is None:
             unpriced.append((f"{line.resource.name}: no list price for {line.item} in {line.region or 'any region'}; "
                              "the cost estimate cannot include it", line.resource.urn))
@@ -140,7 +179,8 @@ def _cost_ceiling(resources: Sequence[Any], config: Mapping[str, Any]) -> list[F
     budget = config.get("monthlyBudgetUsd")
     if budget is None:
         return []
-    total, components, unpriced = monthly_cost(resources)
+    gib = config.get("backupGibPerCluster")
+    total, components, unpriced = monthly_cost(resources, float(gib) if gib is not None else None)
     found = list(unpriced)
     if total > float(budget):
         breakdown = ", ".join(f"{component} ${value:,.2f}" for component, value in components.items())
@@ -159,6 +199,10 @@ INVARIANTS = [
         stable(_cost_ceiling),
         config={"monthlyBudgetUsd": {"type": "number", "minimum": 0,
                                      "description": "monthly budget in USD; without it the rule does not apply"},
+                "backupGibPerCluster": {"type": "number", "minimum": 0,
+                                        "description": "estimated GiB of one Aurora cluster's recovery point "
+                                                       "(written from the manifest by make docs); without it "
+                                                       "backup storage is not counted"},
                 "budgetBasis": {"type": "string",
                                 "description": "how the budget was set, for reviewers (the rule does not read it)"}}),
 ]
