@@ -102,7 +102,7 @@ def test_cost_ceiling_fires_when_the_budget_is_below_the_plan(dev_plan: Any) -> 
     config["platform-cost-ceiling"] = {**config["platform-cost-ceiling"], "monthlyBudgetUsd": 2500}
     found = [v for v in guardrails.evaluate(dev_plan, config) if v.id == "P10" and "exceeds" in v.message]
     assert [(v.enforcement, v.urn) for v in found] == [("advisory", None)]
-    assert found[0].message.startswith("[P10] estimated monthly cost $2,553.52 exceeds monthlyBudgetUsd $2,500.00 (")
+    assert found[0].message.startswith("[P10] estimated monthly cost $2,555.20 exceeds monthlyBudgetUsd $2,500.00 (")
 
 
 def test_registry_loads_every_guardrail_module() -> None:
