@@ -26,8 +26,9 @@ def plan_cost_lines(manifest: Manifest, document: Mapping[str, Any]) -> list[cos
         return (regions.index(line.region) if line.region in regions else len(regions),
                 COMPONENTS.index(line.component) if line.component in COMPONENTS else len(COMPONENTS), line.item)
 
+    found = guardrails.cost_lines(document, manifest.backups.estimated_gib_per_group)
     return [cost.Line(line.region or "unknown", line.component, line.item, float(line.quantity), line.unit_usd,
-                      line.monthly_usd, line.estimated) for line in sorted(guardrails.cost_lines(document, manifest.backups.estimated_gib_per_group), key=order)]
+                      line.monthly_usd, line.estimated) for line in sorted(found, key=order)]
 
 
 def sections(manifest: Manifest, book: prices.PriceBook | None = None,

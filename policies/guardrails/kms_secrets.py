@@ -34,7 +34,7 @@ from guardrails.core import (
     is_true,
     present,
 )
-from guardrails.network import any_references, items, of_type, references
+from guardrails.network import items, of_type, references
 from guardrails.stack_reads import (
     KMS_KEY,
     UNKNOWN,
