@@ -11,7 +11,8 @@ UV_VERSION := 0.13.9
 
 UV := $(shell command -v uv 2>/dev/null || echo .bootstrap/bin/uv)
 VENV := .venv
-STAMP := $(VENV)/.synced
+# Stamped per way of building: a venv synced before bytecode compiling was added is synced again.
+STAMP := $(VENV)/.synced-bytecode
 RUN := PYTHONPATH=$(CURDIR) $(VENV)/bin/python -W ignore::DeprecationWarning
 
 export UV_PYTHON_DOWNLOADS := never
@@ -71,8 +72,10 @@ preflight: $(STAMP) ## Quotas and usage of STACK's account against the plan (AWS
 verify: $(STAMP) ## After `pulumi up`: STACK's resources against the plan (AWS credentials; pulumi CLI or OUTPUTS=file)
 	$(RUN) -m operations.verify --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(MANIFEST),--manifest $(MANIFEST))
 
+# --compile-bytecode: uv installs sources only, and CI images commonly set PYTHONDONTWRITEBYTECODE=1, so
+# without it every process compiles the SDKs' sources again (pulumi_aws alone is thousands of modules).
 $(STAMP): uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --quiet --python $(PYTHON)
+	$(UV) sync --frozen --quiet --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 .bootstrap/bin/uv:

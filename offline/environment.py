@@ -22,18 +22,19 @@ Configs = dict[str, tuple[dict[str, str], list[str]]]
 
 
 def plan(stacks: list[StackId], *, manifest: Path | None = None, configs: Configs | None = None,
-         progress: Callable[[StackId, int], None] | None = None, preview: frozenset[str] = frozenset()
+         progress: Callable[[StackId, int, int], None] | None = None, preview: frozenset[str] = frozenset()
          ) -> list[engine.PlanRun]:
     """Plan ``stacks`` (in deploy order), feeding every StackReference the outputs planned so far.
 
     The stacks named in ``preview`` are also planned as their first `pulumi preview` sees them (nothing of
-    theirs deployed, the stacks they read deployed): that run replaces theirs in the result.
+    theirs deployed, the stacks they read deployed): that run replaces theirs in the result. ``progress`` is
+    called before each stack with its index and the number of registrations so far.
     """
     outputs: dict[str, StackOutputs] = {}
-    runs = []
+    runs: list[engine.PlanRun] = []
     for i, stack in enumerate(stacks):
         if progress:
-            progress(stack, i)
+            progress(stack, i, sum(len(r.resources) for r in runs))
         config, secrets = (configs or {}).get(stack.name, (None, None))
         run = engine.run(stack.name, manifest=manifest, stack_outputs=outputs, config=config, secret_keys=secrets)
         outputs[stack.name] = run.outputs
@@ -45,7 +46,7 @@ def plan(stacks: list[StackId], *, manifest: Path | None = None, configs: Config
 
 
 def plan_named(name: str, *, manifest: Path | None = None, configs: Configs | None = None,
-               progress: Callable[[StackId, int], None] | None = None, preview: bool = False
+               progress: Callable[[StackId, int, int], None] | None = None, preview: bool = False
                ) -> tuple[list[engine.PlanRun], list[str]]:
     """``name`` is an environment (every stack) or one stack (it and what it reads, transitively).
 
