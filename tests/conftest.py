@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +42,16 @@ def write_manifest(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path
     return write
+
+
+@pytest.fixture
+def plan_document(tmp_path: Path) -> Callable[[str], Path]:
+    """Where a `make plan` test writes an environment's document: in $PLAN_ARTIFACTS when set (.ci/run keeps
+    those as CI's plan documents, so CI does not plan both environments again after the suite), else a temp dir."""
+    def path(env: str) -> Path:
+        artifacts = os.environ.get("PLAN_ARTIFACTS")
+        return Path(artifacts) / f"plan-{env}.json" if artifacts else tmp_path / "plans" / f"{env}.json"
+    return path
 
 
 def plan(name: str, **kwargs: Any) -> dict[str, Any]:
