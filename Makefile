@@ -6,7 +6,7 @@ ENV ?= prod
 FORMAT ?= json
 JSON ?=
 MANIFEST ?=
-# The suite's workers (pytest-xdist); each whole-environment plan's tests share one worker (tests/conftest.py).
+# The suite's workers (pytest-xdist); each plans the whole environments it needs once (tests/conftest.py).
 TEST_WORKERS ?= 2
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 UV_VERSION := 0.13.9
@@ -31,7 +31,7 @@ plan: $(STAMP) ## Offline plan of STACK: an environment (default prod: all its s
 	$(RUN) -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(MANIFEST),--manifest $(MANIFEST)) $(if $(PREVIEW),--preview)
 
 test: $(STAMP) servers ## The whole suite: the mock engine, plus real PostgreSQL and PgBouncer on loopback
-	$(RUN) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(RUN) -m pytest -n $(TEST_WORKERS)
 
 servers: ## PostgreSQL and PgBouncer from Debian's packages, installed when missing
 	@if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ] \

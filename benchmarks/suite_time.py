@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = 3.0
 
 
-def _timed(argv: list[str]) -> float:
+def _timed(argv: list[str], quiet: bool = True) -> float:
     start = time.perf_counter()
     subprocess.run(argv, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL if quiet else None)
     return time.perf_counter() - start
 
 
@@ -29,7 +29,7 @@ def main() -> int:
     plan = [*python, "-m", "offline.plan", "--stack", "prod"]
     workers = os.environ.get("TEST_WORKERS", "2")
     before = _timed(plan)
-    suite = _timed([*python, "-m", "pytest", "-n", workers, "--dist", "loadgroup", "-q"])
+    suite = _timed([*python, "-m", "pytest", "-n", workers, "--durations=15"], quiet=False)
     after = _timed(plan)
     mean = (before + after) / 2
     print(f"prod plan {before:.1f} s and {after:.1f} s, suite {suite:.1f} s ({workers} workers): "

@@ -104,12 +104,3 @@ def _share_program_runs() -> Iterator[None]:
         patch.setattr(engine, "run", _shared_run)
         yield
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist's loadgroup the tests of one whole-environment plan share a worker, which plans it once."""
-    for item in items:
-        names = getattr(item, "fixturenames", ())
-        for env in ("prod", "dev"):
-            if f"{env}_plan" in names and not item.get_closest_marker("xdist_group"):
-                item.add_marker(pytest.mark.xdist_group(f"{env}-plan"))
-                break
