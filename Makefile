@@ -6,12 +6,15 @@ ENV ?= prod
 FORMAT ?= json
 JSON ?=
 MANIFEST ?=
+# The suite's workers (pytest-xdist); each plans the whole environments it needs once (tests/conftest.py).
+TEST_WORKERS ?= 2
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 UV_VERSION := 0.13.9
 
 UV := $(shell command -v uv 2>/dev/null || echo .bootstrap/bin/uv)
 VENV := .venv
-STAMP := $(VENV)/.synced
+# Stamped per way of building: a venv synced before bytecode compiling was added is synced again.
+STAMP := $(VENV)/.synced-bytecode
 RUN := PYTHONPATH=$(CURDIR) $(VENV)/bin/python -W ignore::DeprecationWarning
 
 export UV_PYTHON_DOWNLOADS := never
@@ -22,13 +25,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0
 SERVER_PACKAGES := postgresql pgbouncer
 
-.PHONY: plan test lint bench docs diff urn-snapshot servers clean stacks
+.PHONY: plan test lint bench bench-suite docs diff urn-snapshot servers clean stacks
 
 plan: $(STAMP) ## Offline plan of STACK: an environment (default prod: all its stacks) or one stack; JSON=path writes the document; PREVIEW=1 as a first preview
 	$(RUN) -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(MANIFEST),--manifest $(MANIFEST)) $(if $(PREVIEW),--preview)
 
 test: $(STAMP) servers ## The whole suite: the mock engine, plus real PostgreSQL and PgBouncer on loopback
-	$(RUN) -m pytest
+	$(RUN) -m pytest -n $(TEST_WORKERS)
 
 servers: ## PostgreSQL and PgBouncer from Debian's packages, installed when missing
 	@if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ] \
@@ -56,8 +59,11 @@ stacks: $(STAMP) ## ENV's stacks, what each reads and the deploy waves (FORMAT=j
 docs: $(STAMP) ## Regenerate the README's guardrail table, the per-layer pack configs and docs/stacks.md
 	$(RUN) -m offline.policy_table
 
-bench: $(STAMP) ## Plan time against the SDK's own floor
+bench: $(STAMP) ## make plan of every prod stack against the SDK's own floor, phase by phase (one alternating run)
 	$(RUN) benchmarks/plan_time.py
+
+bench-suite: $(STAMP) servers ## The whole suite's wall time against one prod plan's, in one run
+	$(RUN) benchmarks/suite_time.py
 
 .PHONY: prices
 prices: $(STAMP) ## Refresh regions/prices.json from the AWS Price List API (AWS credentials needed)
@@ -71,8 +77,10 @@ preflight: $(STAMP) ## Quotas and usage of STACK's account against the plan (AWS
 verify: $(STAMP) ## After `pulumi up`: STACK's resources against the plan (AWS credentials; pulumi CLI or OUTPUTS=file)
 	$(RUN) -m operations.verify --stack $(STACK) $(if $(OUTPUTS),--outputs $(OUTPUTS)) $(if $(MANIFEST),--manifest $(MANIFEST))
 
+# --compile-bytecode: uv installs sources only, and CI images commonly set PYTHONDONTWRITEBYTECODE=1, so
+# without it every process compiles the SDKs' sources again (pulumi_aws alone is thousands of modules).
 $(STAMP): uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --quiet --python $(PYTHON)
+	$(UV) sync --frozen --quiet --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 .bootstrap/bin/uv:

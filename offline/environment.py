@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,18 +23,24 @@ Configs = dict[str, tuple[dict[str, str], list[str]]]
 
 
 def plan(stacks: list[StackId], *, manifest: Path | None = None, configs: Configs | None = None,
-         progress: Callable[[StackId, int], None] | None = None, preview: frozenset[str] = frozenset()
+         progress: Callable[[StackId, int, int], None] | None = None, preview: frozenset[str] = frozenset()
          ) -> list[engine.PlanRun]:
     """Plan ``stacks`` (in deploy order), feeding every StackReference the outputs planned so far.
 
     The stacks named in ``preview`` are also planned as their first `pulumi preview` sees them (nothing of
-    theirs deployed, the stacks they read deployed): that run replaces theirs in the result.
+    theirs deployed, the stacks they read deployed): that run replaces theirs in the result. ``progress`` is
+    called before each stack with its index and the number of registrations so far.
     """
     outputs: dict[str, StackOutputs] = {}
-    runs = []
+    runs: list[engine.PlanRun] = []
     for i, stack in enumerate(stacks):
+        # What is alive by now (the SDKs' modules, the stacks planned so far) lives until the plan ends: freeze
+        # it out of the cyclic collector, whose full collections otherwise walk it again and again while the
+        # next stack registers (a third of a prod plan's registration time).
+        gc.collect()
+        gc.freeze()
         if progress:
-            progress(stack, i)
+            progress(stack, i, sum(len(r.resources) for r in runs))
         config, secrets = (configs or {}).get(stack.name, (None, None))
         run = engine.run(stack.name, manifest=manifest, stack_outputs=outputs, config=config, secret_keys=secrets)
         outputs[stack.name] = run.outputs
@@ -45,7 +52,7 @@ def plan(stacks: list[StackId], *, manifest: Path | None = None, configs: Config
 
 
 def plan_named(name: str, *, manifest: Path | None = None, configs: Configs | None = None,
-               progress: Callable[[StackId, int], None] | None = None, preview: bool = False
+               progress: Callable[[StackId, int, int], None] | None = None, preview: bool = False
                ) -> tuple[list[engine.PlanRun], list[str]]:
     """``name`` is an environment (every stack) or one stack (it and what it reads, transitively).
 

@@ -16,7 +16,10 @@ import json
 import os
 import sys
 import tempfile
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -29,7 +32,18 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp.name, path)
 
 
-def main(argv: list[str] | None = None) -> int:
+@contextmanager
+def _phase(timings: dict[str, float] | None, name: str) -> Iterator[None]:
+    """Adds the wall time of the block to ``timings[name]`` (benchmarks/plan_time.py's per-phase split)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None, timings: dict[str, float] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument("--stack", default="prod",
                         help="an environment (every stack of it) or one stack, Pulumi.<stack>.yaml (default prod)")
@@ -67,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.stack != env:
             lay.by_name(args.stack)
         stack_files.check_agreement([s.name for s in lay.order()])
-        with out.status("planning", spinner="dots") as status:
-            def progress(stack: StackId, i: int) -> None:
-                status.update(f"planning {stack.name} ({i + 1} of {len(lay.order())} stacks at most)")
+        # A live status line on a terminal only: rich's status draws nothing when stdout is not a terminal.
+        with out.status("planning", spinner="dots") as status, _phase(timings, "registration"):
+            def progress(stack: StackId, i: int, registered: int) -> None:
+                status.update(f"planning {stack.name} ({i + 1} of {len(lay.order())} stacks at most, "
+                              f"{registered} registrations so far)")
             runs, asked = environment.plan_named(args.stack, manifest=args.manifest, progress=progress,
                                                  preview=args.preview)
     except KeyError:
@@ -80,25 +96,29 @@ def main(argv: list[str] | None = None) -> int:
         err.print("[bold red]plan failed:[/bold red] invalid input, nothing was planned")
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return 2
-    shown = [r for r in runs if r.stack in asked]
-    doc = document.build_many(shown, args.stack, environment.stack_info(lay))
-    # The environment's cost is the pack's estimate of its planned resources (P10's figure); a single stack's
-    # plan, or a first preview, reports the manifest's estimate of the whole environment.
-    doc |= estimates.sections(manifest, document=doc if args.stack == env and not args.preview else None)
-    layers = {s.name: s.layer for s in lay.order() if s.name in asked}
-    violations = guardrails.combined(
-        # A first preview runs per stack (nothing else exists yet); the whole environment is judged deployed.
-        guardrails.evaluate(doc, guardrails.load_config(env)) if args.stack == env and not args.preview else [],
-        guardrails.evaluate_stacks(doc, {name: policy_configs.config(env, layer) for name, layer in layers.items()}))
-    doc["policyViolations"] = guardrails.as_document(violations)
-    report.render(doc, doc["stackOutputs"].get("shardAllocation") or [], out)
-    capacity_report.render_capacity(doc["capacity"], out)
-    capacity_report.render_cost(doc["cost"], out)
-    whole = args.stack == env and not args.preview  # was the whole environment judged too?
-    report.render_violations(doc["policyViolations"], guardrails.config_path(env).name if whole else None, out)
-    if args.json:
-        _write_atomically(args.json, json.dumps(doc, indent=2, sort_keys=False) + "\n")
-        out.print(f"plan document: {args.json} ({len(doc['resources'])} resources)")
+    with _phase(timings, "reports"):
+        shown = [r for r in runs if r.stack in asked]
+        doc = document.build_many(shown, args.stack, environment.stack_info(lay))
+        # The environment's cost is the pack's estimate of its planned resources (P10's figure); a single
+        # stack's plan, or a first preview, reports the manifest's estimate of the whole environment.
+        doc |= estimates.sections(manifest, document=doc if args.stack == env and not args.preview else None)
+    with _phase(timings, "policies"):
+        layers = {s.name: s.layer for s in lay.order() if s.name in asked}
+        violations = guardrails.combined(
+            # A first preview runs per stack (nothing else exists yet); the whole environment is judged deployed.
+            guardrails.evaluate(doc, guardrails.load_config(env)) if args.stack == env and not args.preview else [],
+            guardrails.evaluate_stacks(doc, {name: policy_configs.config(env, layer)
+                                             for name, layer in layers.items()}))
+        doc["policyViolations"] = guardrails.as_document(violations)
+    with _phase(timings, "reports"):
+        report.render(doc, doc["stackOutputs"].get("shardAllocation") or [], out)
+        capacity_report.render_capacity(doc["capacity"], out)
+        capacity_report.render_cost(doc["cost"], out)
+        whole = args.stack == env and not args.preview  # was the whole environment judged too?
+        report.render_violations(doc["policyViolations"], guardrails.config_path(env).name if whole else None, out)
+        if args.json:
+            _write_atomically(args.json, json.dumps(doc, indent=2, sort_keys=False) + "\n")
+            out.print(f"plan document: {args.json} ({len(doc['resources'])} resources)")
     mandatory = [v for v in violations if v.enforcement == "mandatory"]
     if mandatory:
         err.print(f"[bold red]{len(mandatory)} mandatory guardrail violation(s)[/bold red]; `pulumi up` would refuse")

@@ -1,17 +1,27 @@
-"""Shared fixtures: manifests as editable data, and plan documents of the real program on the mock engine."""
+"""Shared fixtures: manifests as editable data, and plan documents of the real program on the mock engine.
+
+Every run of the program on the mock engine is made once per test process for the same inputs (the stack, the
+manifest's text, the stack config, the outputs of the stacks it reads, preview or not) and handed out as a copy:
+the whole-environment plans that the fixtures, `make plan` tests and first-preview tests need are shared
+instead of replanned, and a test that edits an input gets a run of its own.
+"""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from offline import environment
+from offline import engine, environment, stack_files
+from offline.mocks import StackOutputs
 from regions.loader import manifest_path
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -34,6 +44,16 @@ def write_manifest(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
     return write
 
 
+@pytest.fixture
+def plan_document(tmp_path: Path) -> Callable[[str], Path]:
+    """Where a `make plan` test writes an environment's document: in $PLAN_ARTIFACTS when set (.ci/run keeps
+    those as CI's plan documents, so CI does not plan both environments again after the suite), else a temp dir."""
+    def path(env: str) -> Path:
+        artifacts = os.environ.get("PLAN_ARTIFACTS")
+        return Path(artifacts) / f"plan-{env}.json" if artifacts else tmp_path / "plans" / f"{env}.json"
+    return path
+
+
 def plan(name: str, **kwargs: Any) -> dict[str, Any]:
     """The plan document of an environment (every stack) or of one stack; ``configs`` overrides stack files."""
     return environment.document_of(name, **kwargs)
@@ -47,3 +67,40 @@ def prod_plan() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def dev_plan() -> dict[str, Any]:
     return plan("dev")
+
+
+_run_program = engine.run
+_RUNS: dict[str, engine.PlanRun] = {}
+
+
+def _fingerprint(stack: str, manifest: Path | None, config: dict[str, str], secret_keys: list[str],
+                 stack_outputs: dict[str, StackOutputs] | None, preview: bool) -> str:
+    """Everything a run of the program reads: two runs with the same fingerprint register the same resources."""
+    path = manifest or manifest_path(environment.environment_of(stack))
+    reads = {name: [outputs.values, sorted(outputs.secret_names)] for name, outputs in (stack_outputs or {}).items()}
+    text = json.dumps([stack, path.name, path.read_text(), sorted(config.items()), sorted(secret_keys), reads, preview],
+                      sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _shared_run(stack: str, program: Callable[[], object] | None = None, *, manifest: Path | None = None,
+                config: dict[str, str] | None = None, secret_keys: list[str] | None = None,
+                stack_outputs: dict[str, StackOutputs] | None = None, preview: bool = False) -> engine.PlanRun:
+    if program is not None:  # a test's own program: always run
+        return _run_program(stack, program, manifest=manifest, config=config, secret_keys=secret_keys,
+                            stack_outputs=stack_outputs, preview=preview)
+    if config is None:
+        config, secret_keys = stack_files.read(stack)
+    key = _fingerprint(stack, manifest, config, secret_keys or [], stack_outputs, preview)
+    if key not in _RUNS:  # bad input raises and is not kept
+        _RUNS[key] = _run_program(stack, manifest=manifest, config=config, secret_keys=secret_keys,
+                                  stack_outputs=stack_outputs, preview=preview)
+    return copy.deepcopy(_RUNS[key])
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _share_program_runs() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "run", _shared_run)
+        yield
+

@@ -218,16 +218,22 @@ def test_mocks_generate_the_password_the_plan_must_hide() -> None:
 def test_make_plan_shows_a_quota_shortfall_in_red(raw_manifest: Any, write_manifest: Any) -> None:
     from rich.console import Console
 
-    from offline import report
-    from tests.conftest import plan as run_plan
+    from offline import document, environment, report
 
     data = raw_manifest("prod")
     data["regions"][3]["aurora"]["readers"] = 3
-    doc = run_plan("prod", manifest=write_manifest(data))
+    # The smallest plan that shows it: ap-south-1's own clusters (its infra stack) and the secondaries it hosts
+    # (its replicas stack, which reads every infra stack), not the whole environment.
+    manifest = write_manifest(data)
+    runs, _ = environment.plan_named("prod-ap-south-1-replicas", manifest=manifest)
+    doc = document.build_many([r for r in runs if r.stack in ("prod-ap-south-1", "prod-ap-south-1-replicas")],
+                              "prod", environment.stack_info(environment.layout("prod", manifest)))
     console = Console(record=True, width=200)
     console.print(report.data_table(doc))
     assert "21 / 20" in console.export_text()
-    assert "[bold red]21 / 20[/bold red]" in str(report.data_table(doc).columns[4]._cells[3])
+    table = report.data_table(doc)
+    row = list(table.columns[0]._cells).index("ap-south-1")
+    assert "[bold red]21 / 20[/bold red]" in str(table.columns[4]._cells[row])
 
 
 def plan_vpc_cidr(plan: Doc, region: str) -> str:

@@ -79,8 +79,8 @@ def test_entry_point_runs_the_same_program() -> None:
     assert (run.exports["environment"], run.exports["region"]) == ("dev", "us-east-1")
 
 
-def test_make_plan_writes_the_dev_document(tmp_path: Path, capsys: Any) -> None:
-    out = tmp_path / "plans" / "dev.json"
+def test_make_plan_writes_the_dev_document(plan_document: Any, capsys: Any) -> None:
+    out = plan_document("dev")
     assert plan.main(["--stack", "dev", "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["stack"] == "dev" and doc["regions"] == ["us-east-1", "eu-west-1"]
@@ -188,10 +188,10 @@ def test_plan_prints_the_monthly_cost_total() -> None:
             assert row[-1] == f"${sum(li['monthlyUsd'] for li in cost['lines'] if li['region'] == region):,.0f}"
 
 
-def test_make_plan_prints_the_prod_summary(tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_make_plan_prints_the_prod_summary(plan_document: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # The same width as the tables rendered above, so `make plan`'s output can be compared with them.
     monkeypatch.setattr(plan, "Console", lambda **kwargs: Console(**(kwargs | {"width": 200})))
-    out = tmp_path / "prod.json"
+    out = plan_document("prod")
     assert plan.main(["--json", str(out)]) == 0
     printed = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
     doc = json.loads(out.read_text())
