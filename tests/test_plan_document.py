@@ -27,7 +27,7 @@ KEYS = {"stack", "urn", "type", "name", "custom", "parent", "provider", "region"
 def test_document_header(prod_plan: Doc) -> None:
     assert list(prod_plan)[:5] == ["version", "project", "stack", "environment", "regions"]
     assert (prod_plan["version"], prod_plan["project"], prod_plan["stack"], prod_plan["environment"]) == \
-        (2, "global-platform", "prod", "prod")
+        (3, "global-platform", "prod", "prod")
     assert prod_plan["regions"] == ["us-east-1", "eu-west-1", "ap-southeast-1", "ap-south-1"]
 
 
