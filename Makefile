@@ -23,9 +23,9 @@ export UV_SYSTEM_CERTS := 1
 # Real servers for the integration tests, from Debian's packages (installed only when missing).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0
-SERVER_PACKAGES := postgresql pgbouncer
+SERVER_PACKAGES := postgresql pgbouncer redis-server
 
-.PHONY: plan test lint bench bench-suite docs diff urn-snapshot servers clean stacks
+.PHONY: plan test lint bench bench-suite bench-capacity docs diff urn-snapshot servers clean stacks
 
 plan: $(STAMP) ## Offline plan of STACK: an environment (default prod: all its stacks) or one stack; JSON=path writes the document; PREVIEW=1 as a first preview
 	$(RUN) -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(MANIFEST),--manifest $(MANIFEST)) $(if $(PREVIEW),--preview)
@@ -33,9 +33,10 @@ plan: $(STAMP) ## Offline plan of STACK: an environment (default prod: all its s
 test: $(STAMP) servers ## The whole suite: the mock engine, plus real PostgreSQL and PgBouncer on loopback
 	$(RUN) -m pytest -n $(TEST_WORKERS)
 
-servers: ## PostgreSQL and PgBouncer from Debian's packages, installed when missing
+servers: ## PostgreSQL, PgBouncer and Redis (with redis-benchmark) from Debian's packages, installed when missing
 	@if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ] \
-	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	    || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	    || ! command -v redis-benchmark >/dev/null 2>&1; then \
 	  $(APT) install -y --no-install-recommends $(SERVER_PACKAGES) >/dev/null \
 	  || { $(APT) update >/dev/null && $(APT) install -y --no-install-recommends $(SERVER_PACKAGES) >/dev/null; }; \
 	fi
@@ -64,6 +65,9 @@ bench: $(STAMP) ## make plan of every prod stack against the SDK's own floor, ph
 
 bench-suite: $(STAMP) servers ## The whole suite's wall time against one prod plan's, in one run
 	$(RUN) benchmarks/suite_time.py
+
+bench-capacity: $(STAMP) servers ## Per-unit capacity of PgBouncer, PostgreSQL and the cache, measured with the real servers
+	$(RUN) benchmarks/capacity_units.py
 
 .PHONY: prices
 prices: $(STAMP) ## Refresh regions/prices.json from the AWS Price List API (AWS credentials needed)

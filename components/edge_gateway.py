@@ -139,6 +139,8 @@ class EdgeGatewayArgs:
     vpc_cidr: str  # where the NLB's nodes connect from (client IP preservation is off for ip targets)
     min_replicas: int
     max_replicas: int
+    cpu: str = "500m"  # each replica's request
+    memory: str = "1Gi"  # each replica's request and limit: the connections it can hold
 
 
 class EdgeGateway(pulumi.ComponentResource):
@@ -258,7 +260,8 @@ class EdgeGateway(pulumi.ComponentResource):
                     "volumes": [{"name": "envoy-tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}}],
                 },
                 "container": {
-                    "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
+                    "resources": {"requests": {"cpu": args.cpu, "memory": args.memory},
+                                  "limits": {"memory": args.memory}},
                     "securityContext": restricted,
                     "volumeMounts": [{"name": "envoy-tmp", "mountPath": "/tmp"}],
                 },

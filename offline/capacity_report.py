@@ -59,8 +59,45 @@ def quota_table(capacity: dict[str, Any]) -> Table:
     return table
 
 
+def worst_rows(tiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per region and tier, the scenario with the least headroom (the one a change must keep positive)."""
+    worst: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in tiers:
+        key = (row["region"], row["tier"])
+        if key not in worst or _ratio(row) < _ratio(worst[key]):
+            worst[key] = row
+    return list(worst.values())
+
+
+def _ratio(row: dict[str, Any]) -> float:
+    return float("inf") if not row["demand"] else row["supply"] / row["demand"]
+
+
+def headroom_text(percent: float | None, required: float) -> str:
+    """Red below zero (the tier cannot carry the load), yellow below the manifest's headroom, green above."""
+    if percent is None:
+        return "-"
+    colour = "red" if percent < 0 else "yellow" if percent < required else "green"
+    return f"[{colour}]{percent:+.1f}%[/{colour}]"
+
+
+def tiers_table(capacity: dict[str, Any]) -> Table:
+    demand = capacity["demand"]
+    required = demand["headroomPercent"]
+    table = Table(title=f"Capacity from demand: {demand['requestsPerSecond']:,} requests/s and "
+                        f"{demand['concurrentConnections']:,} connections; worst scenario per tier and region "
+                        f"(headroom required: {required}%)", title_justify="left")
+    for column in ("Region", "Tier", "Worst scenario", "Demand", "Supply at max", "Unit", "Headroom"):
+        table.add_column(column, justify="right" if column in ("Demand", "Supply at max", "Headroom") else "left")
+    for row in worst_rows(capacity["tiers"]):
+        table.add_row(row["region"], row["tier"], row["scenario"], f"{row['demand']:,}", f"{row['supply']:,}",
+                      row["unit"], headroom_text(row["headroomPercent"], required))
+    return table
+
+
 def render_capacity(capacity: dict[str, Any], console: Console) -> None:
     console.print(capacity_table(capacity))
+    console.print(tiers_table(capacity))
     console.print(quota_table(capacity))
     exceeded = capacity["quotasExceeded"]
     if exceeded:
@@ -96,6 +133,11 @@ def render_cost(cost: dict[str, Any], console: Console) -> None:
     per_user = cost["usdPerUserMonth"]
     console.print(f"Total {bound}{usd(cost['monthlyTotal'])} per month for {cost['users']:,} users: "
                   f"${per_user:.6f} per user per month (${cost['usdPerMillionUsersMonth']:,.0f} per million users).")
+    at_max = cost["atMaxSize"]
+    console.print(f"At maximum size (every node group at max_size, what a region's loss draws on): "
+                  f"{'at least ' if at_max['lowerBound'] else ''}{usd(at_max['monthlyTotal'])} per month: "
+                  f"${at_max['usdPerUserMonth']:.6f} per user per month "
+                  f"(${at_max['usdPerMillionUsersMonth']:,.0f} per million users).")
     if cost["estimatedRegions"]:
         console.print(f"Estimated: {', '.join(cost['estimatedRegions'])} use us-east-1 list prices until "
                       "`make prices` refreshes them from the AWS Price List API.")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from offline.capacity_report import usd as _usd
+from offline.capacity_report import worst_rows
 from offline.urn_snapshot import STATEFUL_TYPES
 
 # Properties whose change makes the provider replace the resource (pulumi-aws schema `forceNew`; curated).
@@ -170,7 +171,8 @@ def render(base: Side, head: Side, limit: int = 40) -> str:
         lines += [f"- introduced ({level}): {message}" for level, _, message in sorted(introduced)]
         lines += [f"- fixed ({level}): {message}" for level, _, message in sorted(fixed)]
         lines.append("")
-    lines += cost_delta(base.cost, head.cost) + capacity_delta(base.capacity, head.capacity)
+    lines += (cost_delta(base.cost, head.cost) + headroom_delta(base.capacity, head.capacity)
+              + capacity_delta(base.capacity, head.capacity))
     return "\n".join(lines)
 
 
@@ -220,6 +222,33 @@ def _capacity_leaves(capacity: Mapping[str, Any]) -> dict[tuple[str, str], Any]:
         leaves |= {(region, path): value for path, value in flatten(rest).items()}
         leaves |= {(region, f"quota {q['quota']}"): f"{q['need']} / {q['limit']}" for q in figures.get("quotas", [])}
     return leaves
+
+
+def headroom_delta(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[str]:
+    """What the change does to each tier's headroom in its worst scenario (`capacity.tiers`), where it moved."""
+    if not base or not head or "tiers" not in base or "tiers" not in head:
+        return []
+    old = {(r["region"], r["tier"]): r for r in worst_rows(list(base["tiers"]))}
+    new = {(r["region"], r["tier"]): r for r in worst_rows(list(head["tiers"]))}
+    moved = [k for k in sorted(old.keys() | new.keys())
+             if (old.get(k) or {}).get("headroomPercent") != (new.get(k) or {}).get("headroomPercent")]
+    if not moved:
+        return []
+    required = head["demand"]["headroomPercent"]
+
+    def cell(row: Mapping[str, Any] | None) -> str:
+        if row is None:
+            return "-"
+        percent = row["headroomPercent"]
+        mark = " :x:" if percent is not None and percent < required else ""
+        return f"{percent:+.1f}% ({row['scenario']}){mark}"
+
+    lines = ["### Capacity headroom (worst scenario per tier)", "",
+             f"Required: {required}%; :x: marks a tier below it (`make plan` refuses such a manifest).", "",
+             "| Region | Tier | Base | Head |", "|---|---|---:|---:|"]
+    lines += [f"| {region} | {tier} | {cell(old.get((region, tier)))} | {cell(new.get((region, tier)))} |"
+              for region, tier in moved]
+    return [*lines, ""]
 
 
 def capacity_delta(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[str]:

@@ -14,7 +14,10 @@ from offline.engine import PlanRun
 #    stacks planned (layer, region, what each reads, resource count); `stack` is the environment or stack
 #    asked for; stackOutputs merges the stacks' outputs (maps keyed by region or shard group).
 #    `preview` says whether it is a first `pulumi preview`'s view (outputs unknown, shown as UNKNOWN_MARK).
-VERSION = 2
+# 3: `capacity.demand` (the load the environment is sized for and each region's share), `capacity.tiers` (every
+#    tier's {region, tier, scenario, demand, supply, unit, headroomPercent}, normal and with each region lost),
+#    `capacity.units` (the per-unit figures and their basis), `cost.atMaxSize` (node groups at their maxima).
+VERSION = 3
 SECRET = "[secret]"
 UNKNOWN_MARK = "[unknown]"  # a value only known after apply (the engine's unknown sentinel)
 

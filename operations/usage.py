@@ -40,7 +40,7 @@ class UsageReader:
             q.RDS_CLUSTERS: self._rds_clusters, q.RDS_INSTANCES: self._rds_instances,
             q.RDS_SUBNET_GROUPS: self._rds_subnet_groups, q.EKS_CLUSTERS: self._eks_clusters,
             q.MSK_BROKERS: self._msk_brokers, q.MSK_REPLICATORS: self._msk_replicators,
-            q.CACHE_NODES: self._cache_nodes,
+            q.CACHE_NODES: self._cache_nodes, q.EC2_STANDARD_VCPUS: self._standard_vcpus,
         }
 
     def usage(self, quota: q.QuotaFact) -> Usage:
@@ -132,6 +132,14 @@ class UsageReader:
         replicators = self._pages("kafka", "list_replicators", "Replicators")
         return self._split(
             (tag_map(kafka.list_tags_for_resource(ResourceArn=r["ReplicatorArn"]).get("Tags")), 1) for r in replicators)
+
+    def _standard_vcpus(self) -> Usage:
+        """vCPUs of the running and pending instances of the Standard families (A, C, D, H, I, M, R, T, Z)."""
+        instances = (i for r in self._pages("ec2", "describe_instances", "Reservations",
+                                            Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}])
+                     for i in r.get("Instances", []) if i.get("InstanceType", "")[:1] in "acdhimrtz")
+        return self._split((tag_map(i.get("Tags")), (i.get("CpuOptions") or {}).get("CoreCount", 0)
+                            * (i.get("CpuOptions") or {}).get("ThreadsPerCore", 1)) for i in instances)
 
     def _cache_nodes(self) -> Usage:
         """Nodes of replication groups (tagged on the group) plus those of stand-alone cache clusters."""

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 NODES_PER_CLUSTER_QUOTA = 90
+# What a quota increase can reach (Valkey 7.2+ and Redis OSS 5.0.6+; the engines ENGINE_VERSIONS offers).
+NODES_PER_CLUSTER_MAX = 500
 ENGINE_VERSIONS: dict[str, tuple[str, ...]] = {
     "valkey": ("7.2", "8.0", "8.1"),
     "redis": ("6.2", "7.0", "7.1"),

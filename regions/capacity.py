@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from regions import demand
 from regions.cache_facts import NODES_PER_CLUSTER_QUOTA
 from regions.eks_facts import max_pods
 from regions.kafka_facts import PARTITION_REPLICAS_PER_BROKER, sustainable_ingress_mibps
 from regions.loads import aurora_instances, kafka_replicas_per_broker, worst_connection_load
 from regions.rds_facts import usable_connections
 from regions.schema import Manifest, Region
+from regions.unit_capacity import NLB_TARGETS_CROSS_ZONE, record
 
 
 def _percent(used: float, limit: float) -> float:
@@ -91,9 +93,33 @@ def region_capacity(manifest: Manifest, region: Region, quotas: list[QuotaUse]) 
     }
 
 
+def units(manifest: Manifest) -> dict[str, Any]:
+    """The per-unit figures the tiers are counted with, each with its basis."""
+    c = manifest.capacity
+    bench = record()
+    out: dict[str, Any] = {
+        name: {"value": getattr(c, name).value, "basis": f"declared: {getattr(c, name).basis}"}
+        for name in ("application_requests_per_vcpu", "gateway_connections_per_gib")}
+    for name in ("pgbouncer_transactions_per_core", "aurora_reads_per_vcpu", "aurora_writes_per_vcpu",
+                 "cache_operations_per_node"):
+        figure = getattr(c, name)
+        out[name] = {"value": figure.value, "basis": f"measured: {figure.measured} "
+                     f"{bench['figures'][figure.measured]['perCore']:g} x derating {figure.derating:g} "
+                     f"(benchmarks/capacity_units.json, {bench['measured']}, {bench['machine']['cpu']})"}
+    out["nlb_targets"] = {"value": NLB_TARGETS_CROSS_ZONE, "basis": "documented: Quotas for your Network Load "
+                          "Balancers (targets per NLB with cross-zone load balancing)"}
+    out["kafka_ingress_per_broker"] = {"value": None, "basis": "documented: AWS's MSK sizing model "
+                                       "(regions/kafka_facts.py)"}
+    return out
+
+
 def report(manifest: Manifest, needs: list[QuotaUse]) -> dict[str, Any]:
     # RDS first: ap-south-1's halved instance quota is the one a growing plan meets first.
     exceeded = sorted((q for q in needs if q.need > q.limit), key=lambda q: (not q.quota.startswith("rds"), q.region))
     return {"regions": {r.name: region_capacity(manifest, r, [q for q in needs if q.region == r.name])
                         for r in manifest.regions},
-            "quotasExceeded": [q.shortfall() for q in exceeded]}
+            "quotasExceeded": [q.shortfall() for q in exceeded],
+            # Capacity from demand (regions/demand.py): the load, and every tier in every scenario.
+            "demand": demand.totals(manifest),
+            "tiers": [row.as_document() for row in demand.rows(manifest)],
+            "units": units(manifest)}

@@ -1,7 +1,8 @@
 """Monthly on-demand cost of what the manifest asks for, per region and component, from regions/prices.json.
 
 Counted: Aurora instances (writers, readers and the DR secondaries each region hosts), EKS control planes
-and node groups at their desired size (first instance type), MSK brokers and their provisioned storage,
+and node groups at their desired size (first instance type) and, in ``atMaxSize``, at their maximum (what the
+capacity plan counts on with a region lost), MSK brokers and their provisioned storage,
 ElastiCache nodes, NAT gateway hours, and AWS Backup storage of the Aurora recovery points each region's
 vault holds (its own groups' and the copies it receives, at the manifest's estimated size per group: an
 estimate, priced at a hand-sourced estimated rate that `make prices` does not refresh).
@@ -40,15 +41,15 @@ class Line:
         return self.monthly_usd is not None
 
 
-def _wants(region: Region, manifest: Manifest) -> list[tuple[str, str, float]]:
-    """(component, price item, quantity) for everything the region runs."""
+def _wants(region: Region, manifest: Manifest, at_max: bool = False) -> list[tuple[str, str, float]]:
+    """(component, price item, quantity) for everything the region runs; node groups at desired or max size."""
     wants: list[tuple[str, str, float]] = []
     for instance_class, count in aurora_instances(manifest, region).values():
         if count:
             wants.append(("aurora", f"rds/{instance_class}", count))
     wants.append(("eks", "eks/cluster", 1))
     for group in region.eks.node_groups:
-        wants.append(("eks", f"ec2/{group.instance_types[0]}", group.desired_size))
+        wants.append(("eks", f"ec2/{group.instance_types[0]}", group.max_size if at_max else group.desired_size))
     kafka = region.kafka
     wants += [("kafka", f"msk/{kafka.broker_type}", kafka.brokers),
               ("kafka", "msk/storage", kafka.brokers * kafka.storage_gib)]
@@ -77,11 +78,11 @@ def price_items(manifest: Manifest) -> dict[str, set[str]]:
     return {region.name: {item for _, item, _ in _wants(region, manifest)} for region in manifest.regions}
 
 
-def lines(manifest: Manifest, book: PriceBook) -> list[Line]:
+def lines(manifest: Manifest, book: PriceBook, at_max: bool = False) -> list[Line]:
     """Same items in one region are merged (e.g. two node groups of one instance type)."""
     merged: dict[tuple[str, str, str], float] = defaultdict(float)
     for region in manifest.regions:
-        for component, item, quantity in [*_wants(region, manifest), *_backup_wants(region, manifest)]:
+        for component, item, quantity in [*_wants(region, manifest, at_max), *_backup_wants(region, manifest)]:
             merged[(region.name, component, item)] += quantity
     out = []
     for (region_name, component, item), quantity in merged.items():
@@ -104,6 +105,8 @@ def report(manifest: Manifest, book: PriceBook, items: list[Line] | None = None)
     total = round(sum(line.monthly_usd or 0.0 for line in items), 2)
     users = manifest.logical_shards * manifest.users_per_logical_shard
     unpriced = [f"{line.region}: {line.item} x {line.quantity:g}" for line in items if not line.priced]
+    at_max = lines(manifest, book, at_max=True)
+    max_total = round(sum(line.monthly_usd or 0.0 for line in at_max), 2)
     return {
         "currency": book.currency,
         "hoursPerMonth": book.hours_per_month,
@@ -114,6 +117,13 @@ def report(manifest: Manifest, book: PriceBook, items: list[Line] | None = None)
         # Fractions of a cent: kept to nine places, and per million users for reading.
         "usdPerUserMonth": round(total / users, 9) if users else None,
         "usdPerMillionUsersMonth": round(total / users * 1_000_000, 2) if users else None,
+        # Every node group at its maximum: the size the capacity plan counts on when a region is lost.
+        "atMaxSize": {
+            "monthlyTotal": max_total,
+            "usdPerUserMonth": round(max_total / users, 9) if users else None,
+            "usdPerMillionUsersMonth": round(max_total / users * 1_000_000, 2) if users else None,
+            "lowerBound": any(not line.priced for line in at_max),
+        },
         "estimatedRegions": sorted({line.region for line in items if line.estimated}),
         "unpriced": unpriced,
         "lowerBound": bool(unpriced),

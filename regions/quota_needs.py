@@ -8,6 +8,7 @@ from regions import service_quotas as q
 from regions.capacity import QuotaUse
 from regions.quotas import rds_needs
 from regions.schema import Manifest
+from regions.unit_capacity import instance_vcpus
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ def region_needs(manifest: Manifest) -> dict[str, list[Need]]:
             Need(q.MSK_REPLICATORS, replicators),
             Need(q.CACHE_NODES, region.redis.nodes),
             Need(q.CACHE_NODES_PER_CLUSTER, region.redis.nodes),
+            # The node groups at their maxima: what the capacity plan counts on with a region lost.
+            Need(q.EKS_NODES_PER_GROUP, max(g.max_size for g in region.eks.node_groups)),
+            Need(q.EC2_STANDARD_VCPUS, sum(g.max_size * max(instance_vcpus(t) for t in g.instance_types)
+                                           for g in region.eks.node_groups)),
         ]
     return needs
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from regions.cache_facts import ENGINE_VERSIONS, NODES_PER_CLUSTER_QUOTA
+from regions import demand
+from regions.cache_facts import ENGINE_VERSIONS, NODES_PER_CLUSTER_MAX, NODES_PER_CLUSTER_QUOTA
 from regions.catalog import AURORA_MAX_REPLICAS, AWS_REGIONS, CLOUDFLARE_REGION_CODES, is_graviton
 from regions.eks_versions import EKS_VERSIONS
 from regions.kafka_facts import (
@@ -20,6 +21,7 @@ from regions.published_map import CONFIG_MAP_BYTES, parameter_name, rendered_siz
 from regions.rds_facts import AURORA_MAX_CONNECTIONS, CONNECTION_RESERVE_FRACTION, usable_connections
 from regions.schema import Manifest, Region
 from regions.shards import ShardMap, shard_group_id
+from regions.unit_capacity import NLB_TARGETS_CROSS_ZONE, measured
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,9 @@ def _at(index: int, region: Region, field: str) -> str:
 
 
 def check(manifest: Manifest) -> list[Finding]:
-    """Every rule, in the order a reader of the file would meet the fields."""
-    return [
+    """Every rule, in the order a reader of the file would meet the fields; capacity last, on a sound manifest
+    (where the load goes on a region's loss depends on DR regions and node groups being right)."""
+    findings = [
         *_names(manifest),
         *_shard_ranges(manifest),
         *_published_map_size(manifest),
@@ -55,7 +58,9 @@ def check(manifest: Manifest) -> list[Finding]:
         *_deploy_waves(manifest),
         *_backups(manifest),
         *_rotation(manifest),
+        *_measured_figures(manifest),
     ]
+    return findings or list(_capacity(manifest))
 
 
 def _names(manifest: Manifest) -> Iterator[Finding]:
@@ -294,10 +299,12 @@ def _cache(manifest: Manifest) -> Iterator[Finding]:
             yield Finding(_at(i, region, "redis.engine_version"),
                           f"{redis.engine} {redis.engine_version} is not offered by ElastiCache "
                           f"({', '.join(ENGINE_VERSIONS[redis.engine])})")
-        if redis.nodes > NODES_PER_CLUSTER_QUOTA:
+        # Above the default quota the plan's quota table asks for the increase; above the maximum none helps.
+        if redis.nodes > NODES_PER_CLUSTER_MAX:
             yield Finding(_at(i, region, "redis.shards"),
                           f"{redis.shards} shards x (1 primary + {redis.replicas_per_shard} replicas) = {redis.nodes} "
-                          f"nodes exceed ElastiCache's default quota of {NODES_PER_CLUSTER_QUOTA} nodes per cluster")
+                          f"nodes exceed ElastiCache's {NODES_PER_CLUSTER_MAX} nodes per cluster, the most a quota "
+                          f"increase grants (default {NODES_PER_CLUSTER_QUOTA})")
         if manifest.protected and redis.replicas_per_shard < 1:
             yield Finding(_at(i, region, "redis.replicas_per_shard"),
                           "prod needs at least 1 replica per shard: a shard without one loses its keys with its node")
@@ -448,3 +455,50 @@ def _rotation(manifest: Manifest) -> Iterator[Finding]:
         if days > MAX_ROTATION_DAYS:
             yield Finding(f"rotation.{field}", f"credentials rotate at least every {MAX_ROTATION_DAYS} days "
                           f"(got {days})")
+
+
+def _measured_figures(manifest: Manifest) -> Iterator[Finding]:
+    """A measured per-unit figure is the recorded one (benchmarks/capacity_units.json) derated as stated."""
+    capacity = manifest.capacity
+    for name in ("pgbouncer_transactions_per_core", "aurora_reads_per_vcpu", "aurora_writes_per_vcpu",
+                 "cache_operations_per_node"):
+        figure = getattr(capacity, name)
+        expected = round(measured(figure.measured) * figure.derating)
+        if round(figure.value) != expected:
+            yield Finding(f"capacity.{name}.value",
+                          f"must be the recorded {figure.measured} ({measured(figure.measured):g}) x derating "
+                          f"{figure.derating:g} = {expected} (got {figure.value:g}); re-measure with "
+                          "`make bench-capacity` or change the derating")
+    for region in manifest.regions:
+        if region.edge_gateway.max_replicas > NLB_TARGETS_CROSS_ZONE:
+            yield Finding(_at(manifest.regions.index(region), region, "edge_gateway.max_replicas"),
+                          f"{region.edge_gateway.max_replicas} replicas exceed the {NLB_TARGETS_CROSS_ZONE} targets "
+                          "an NLB with cross-zone load balancing accepts (each replica is one IP target)")
+        elif region.edge_gateway.min_replicas > region.edge_gateway.max_replicas:
+            yield Finding(_at(manifest.regions.index(region), region, "edge_gateway.min_replicas"),
+                          f"must not exceed max_replicas ({region.edge_gateway.min_replicas} > "
+                          f"{region.edge_gateway.max_replicas})")
+    stated = manifest.demand.region_shares
+    for name in stated:
+        if name not in manifest.region_names:
+            yield Finding(f"demand.region_shares.{name}", f"{name} is not a region of this manifest")
+    if stated and sum(demand.shares(manifest).values()) < 1 - 1e-9:
+        total = sum(demand.shares(manifest).values())
+        yield Finding("demand.region_shares",
+                      f"the regions' shares sum to {total:.3f} < 1: the plan would carry less than the stated peak")
+
+
+def _scenario(name: str) -> str:
+    return "in normal operation" if name == demand.NORMAL else f"with {name}"
+
+
+def _capacity(manifest: Manifest) -> Iterator[Finding]:
+    """Every tier carries its demand plus the stated headroom, normally and with any one region lost."""
+    headroom = manifest.capacity.headroom_percent
+    index = {r.name: i for i, r in enumerate(manifest.regions)}
+    for row in demand.shortfalls(manifest):
+        region = manifest.region(row.region)
+        yield Finding(_at(index[row.region], region, f"capacity[{row.tier}]"),
+                      f"{row.tier} falls short {_scenario(row.scenario)}: demand {row.demand:,.0f} {row.unit} "
+                      f"(+{headroom}% headroom = {row.demand * (1 + headroom / 100):,.0f}) > supply "
+                      f"{row.supply:,.0f} ({row.detail})")

@@ -152,6 +152,16 @@ class PgBouncer(Strict):
     max_client_conn: Positive = Field(description="client connections each pod accepts")
 
 
+class EdgeGateway(Strict):
+    """The region's Envoy fleet behind the NLB: what carries the WebSocket connections."""
+
+    min_replicas: Annotated[int, Field(ge=2, strict=True)] = Field(description="replicas kept running (HPA minimum)")
+    max_replicas: Positive = Field(description="the HPA's maximum: every replica is one NLB target")
+    cpu: Annotated[float, Field(gt=0, le=16)] = Field(description="vCPUs requested by each replica")
+    memory_gib: Annotated[int, Field(ge=1, le=64, strict=True)] = Field(
+        description="memory of each replica (request = limit): what holds its connections")
+
+
 class Region(Strict):
     name: str = Field(description="AWS region name, e.g. us-east-1")
     short_code: Annotated[str, Field(pattern=r"^[a-z]{2,4}[0-9]$")] = Field(description=(
@@ -171,6 +181,7 @@ class Region(Strict):
     kafka: Kafka = Field(description="the region's MSK cluster")
     redis: Redis = Field(description="the region's ElastiCache replication group")
     pgbouncer: PgBouncer = Field(description="the region's PgBouncer deployment in front of Aurora")
+    edge_gateway: EdgeGateway = Field(description="the region's Envoy gateway fleet behind its NLB")
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -297,6 +308,68 @@ class Rotation(Strict):
         description="the database logins handed to PgBouncer and applications: a new password each period")
 
 
+Rate = Annotated[float, Field(ge=0)]
+Basis = Annotated[str, Field(min_length=20)]
+
+
+class PerRequest(Strict):
+    """The work one origin request does, on average at the peak."""
+
+    cache_operations: Rate = Field(description="Valkey/Redis commands per request")
+    database_reads: Rate = Field(description="read-only transactions per request (the group's `_ro` pool)")
+    database_writes: Rate = Field(description="write transactions per request (the group's writer)")
+    events: Rate = Field(description="Kafka records produced per request")
+    event_bytes: Annotated[int, Field(ge=1, le=10_485_760, strict=True)] = Field(
+        description="average size of one record, bytes")
+
+
+class Demand(Strict):
+    """The load the environment is sized for: peaks at the origin (after Cloudflare's cache)."""
+
+    peak_origin_requests_per_second: Positive = Field(description="requests/s reaching the regional gateways")
+    peak_concurrent_connections: Positive = Field(
+        description="concurrent WebSocket connections held by the regional gateways")
+    per_request: PerRequest
+    region_shares: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default={}, description="fraction of the demand arriving at a region; unstated regions get the share of "
+                                "the users their logical shards hold")
+    basis: Basis = Field(description="where the figures come from")
+
+
+class DeclaredFigure(Strict):
+    """A per-unit figure the application owners declare (not measured here), with its basis."""
+
+    value: Annotated[float, Field(gt=0)]
+    basis: Basis = Field(description="who declares it and on what evidence; replace it after a load test")
+
+
+MeasuredName = Literal["pgbouncerTransactionsPerCore", "postgresReadsPerCore", "postgresWritesPerCore",
+                       "cacheOperationsPerCore"]
+
+
+class MeasuredFigure(Strict):
+    """A per-unit figure from benchmarks/capacity_units.json, derated: value = recorded x derating."""
+
+    value: Annotated[float, Field(gt=0)]
+    measured: MeasuredName = Field(description="the figure's key in benchmarks/capacity_units.json")
+    derating: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="fraction of the measured figure planned on (target utilisation and the distance between the "
+                    "benchmark machine and the AWS one)")
+
+
+class UnitCapacity(Strict):
+    """What one unit of each tier carries, and the headroom every tier keeps in every scenario."""
+
+    headroom_percent: Annotated[int, Field(ge=0, le=200, strict=True)] = Field(
+        description="supply must exceed demand by this much in normal operation and with any one region lost")
+    application_requests_per_vcpu: DeclaredFigure
+    gateway_connections_per_gib: DeclaredFigure
+    pgbouncer_transactions_per_core: MeasuredFigure
+    aurora_reads_per_vcpu: MeasuredFigure
+    aurora_writes_per_vcpu: MeasuredFigure
+    cache_operations_per_node: MeasuredFigure
+
+
 Posture = Literal["production", "development"]
 
 
@@ -323,6 +396,9 @@ class Manifest(Strict):
     streams: Streams = Field(description="the Kafka topic plan")
     backups: Backups = Field(description="AWS Backup of every region's Aurora clusters: vault lock, rules, copies")
     rotation: Rotation = Field(description="how often every credential the program makes rotates")
+    demand: Demand = Field(description="the peak load the environment must carry, and how it splits over regions")
+    capacity: UnitCapacity = Field(description=(
+        "what one unit of each tier carries, with its basis, and the headroom every tier keeps"))
     regions: list[Region] = Field(min_length=1, description="the regions of the environment")
 
     @property

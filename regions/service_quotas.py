@@ -18,6 +18,11 @@ when the service has no value to give. Sources (checked 2026-11):
   third-party tooling only, no AWS page read here shows them. A wrong code makes Service Quotas answer "no such
   resource" and preflight falls back to the documented default, saying so; check the codes with
   ``aws service-quotas list-service-quotas --service-code elasticache`` before requesting an increase.
+- Amazon EKS user guide, "Amazon EKS service quotas": Nodes per managed node group 450 (adjustable). NOT
+  CONFIRMED: the code eks/L-BD136A63 was not seen on an AWS page read here (same fallback as above).
+- Amazon EC2 user guide, "On-Demand Instance quotas": vCPUs of running On-Demand Standard (A, C, D, H, I, M, R,
+  T, Z) instances, ec2/L-1216C47A, counted per Region over every instance of those families. The default is set
+  per account (new accounts start low; 5 is used here as the floor) and preflight reads the applied value.
 """
 
 from __future__ import annotations
@@ -74,6 +79,11 @@ CACHE_NODES = QuotaFact("elasticache", "L-DFE45DF3", "Nodes per Region", 300, "r
 CACHE_NODES_PER_CLUSTER = QuotaFact("elasticache", "L-AF354865", "Nodes per cluster (cluster mode enabled)",
                                     NODES_PER_CLUSTER_QUOTA, "cluster", code_confirmed=False)
 
+EKS_NODES_PER_GROUP = QuotaFact("eks", "L-BD136A63", "Nodes per managed node group", 450, "cluster",
+                                code_confirmed=False)
+EC2_STANDARD_VCPUS = QuotaFact("ec2", "L-1216C47A", "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
+                               5, "region")
+
 ALL: tuple[QuotaFact, ...] = (VPCS, ELASTIC_IPS, NAT_GATEWAYS_PER_ZONE, RDS_CLUSTERS, RDS_INSTANCES, RDS_SUBNET_GROUPS,
                               EKS_CLUSTERS, EKS_NODE_GROUPS, MSK_BROKERS, MSK_BROKERS_PER_CLUSTER, MSK_REPLICATORS,
-                              CACHE_NODES, CACHE_NODES_PER_CLUSTER)
+                              CACHE_NODES, CACHE_NODES_PER_CLUSTER, EKS_NODES_PER_GROUP, EC2_STANDARD_VCPUS)

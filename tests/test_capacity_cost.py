@@ -24,22 +24,27 @@ def test_prod_capacity_counts_every_region_from_the_manifest() -> None:
     report = estimates.sections(PROD)["capacity"]
     use1, aps1 = report["regions"]["us-east-1"], report["regions"]["ap-south-1"]
     assert (use1["users"], use1["logicalShards"], use1["shardGroups"]) == (300_000_000, 30_000, 6)
-    # 6 writers, 2 readers each, and one secondary per group of eu-west-1 (5) and ap-southeast-1 (4).
-    assert use1["aurora"] == {"writers": 6, "readers": 12, "hostedSecondaries": 9}
+    # 6 writers, 2 readers each, and three secondary instances per group of eu-west-1 (5) and ap-southeast-1 (4).
+    assert use1["aurora"] == {"writers": 6, "readers": 12, "hostedSecondaries": 27}
     assert sum(r["users"] for r in report["regions"].values()) == 900_000_000
-    # 24 PgBouncer replicas x 40 per pool x 2 pools on a secondary, against 5,000 less the 15% reserve.
-    assert use1["connectionBudget"]["serverConnections"] == 1920 and use1["connectionBudget"]["usable"] == 4250
+    # 150 PgBouncer replicas x 14 per pool x 2 pools on a secondary, against 5,000 less the 15% reserve.
+    assert use1["connectionBudget"]["serverConnections"] == 4200 and use1["connectionBudget"]["usable"] == 4250
     rds_instances = {q["quota"]: q for q in aps1["quotas"]}["rds: DB instances"]
-    assert (rds_instances["need"], rds_instances["limit"]) == (18, 20)
-    assert report["quotasExceeded"] == []
-    # 6 x kafka.m7g.2xlarge read by the applications and 2 replicators: the network bound, 469 / (5.7 + 1.5 x 3).
-    assert use1["kafka"]["sustainableIngressMiBps"] == round(6 * 469 / (5.7 + 1.5 * 3), 1)
+    assert (rds_instances["need"], rds_instances["limit"]) == (36, 20)
+    # Sized from demand, prod needs increases: RDS instances first, then the cache, EKS and EC2 ones.
+    assert report["quotasExceeded"][:3] == [
+        "ap-south-1: rds: DB instances 36 > default quota 20; request an increase",
+        "eu-west-1: rds: DB instances 42 > default quota 40; request an increase",
+        "us-east-1: rds: DB instances 45 > default quota 40; request an increase"]
+    # 24 x kafka.m7g.2xlarge read by the applications and 2 replicators: the network bound, 469 / (5.7 + 1.5 x 3).
+    assert use1["kafka"]["sustainableIngressMiBps"] == round(24 * 469 / (5.7 + 1.5 * 3), 1)
 
 
 def test_kafka_ingress_is_unknown_for_a_broker_type_without_bandwidth_figures(raw_manifest: Any,
                                                                               write_manifest: Any) -> None:
     raw = raw_manifest("prod")
     raw["regions"][2]["kafka"]["broker_type"] = "kafka.m5.2xlarge"
+    raw["demand"]["per_request"]["events"] = 0  # an untabulated broker type supplies no known ingress
     manifest = loader.load(write_manifest(raw), "prod")
     kafka = capacity.report(manifest, quota_uses(manifest))["regions"]["ap-southeast-1"]["kafka"]
     assert kafka["sustainableIngressMiBps"] is None and kafka["recommended"] == 2000
@@ -47,22 +52,23 @@ def test_kafka_ingress_is_unknown_for_a_broker_type_without_bandwidth_figures(ra
 
 def test_a_quota_the_plan_exceeds_is_listed_rds_first(raw_manifest: Any, write_manifest: Any) -> None:
     raw = raw_manifest("prod")
-    raw["regions"][3]["aurora"]["readers"] = 3  # ap-south-1: 3 writers + 9 readers + 9 secondaries = 21
-    raw["regions"][1]["redis"]["shards"] = 30  # eu-west-1: 90 cache nodes, at the cluster quota, not over it
-    raw["regions"][0]["aurora"]["readers"] = 6  # us-east-1: 6 writers + 36 readers + 9 secondaries = 51
+    raw["regions"][3]["aurora"]["readers"] = 3  # ap-south-1: 3 writers + 9 readers + 27 secondaries = 39
+    raw["regions"][0]["aurora"]["readers"] = 6  # us-east-1: 6 writers + 36 readers + 27 secondaries = 69
     manifest = loader.load(write_manifest(raw), "prod")
     report = capacity.report(manifest, quota_uses(manifest))
-    assert report["quotasExceeded"] == [
-        "ap-south-1: rds: DB instances 21 > default quota 20; request an increase",
-        "us-east-1: rds: DB instances 51 > default quota 40; request an increase"]
+    assert report["quotasExceeded"][:3] == [
+        "ap-south-1: rds: DB instances 39 > default quota 20; request an increase",
+        "eu-west-1: rds: DB instances 42 > default quota 40; request an increase",
+        "us-east-1: rds: DB instances 69 > default quota 40; request an increase"]
+    assert not any(q.startswith("rds") for q in report["quotasExceeded"][3:])
     cache = report["regions"]["eu-west-1"]["cache"]
-    assert (cache["nodes"], cache["quota"], cache["percent"]) == (90, 90, 100.0)
+    assert (cache["nodes"], cache["quota"], cache["percent"]) == (410, 90, 455.6)
 
 
 def test_cost_prices_every_instance_at_the_list_price() -> None:
     book = prices.default_book()
     report = cost.report(PROD, book)
-    r7g = book.lookup("rds/db.r7g.2xlarge", "us-east-1")
+    r7g = book.lookup("rds/db.r7g.4xlarge", "us-east-1")
     assert r7g is not None and not r7g.estimated
     instances = sum(n for _, n in aurora_instances(PROD, PROD.region("us-east-1")).values())
     assert report["regions"]["us-east-1"]["aurora"] == pytest.approx(instances * r7g.usd * HOURS, abs=0.01)
@@ -78,7 +84,7 @@ def test_an_item_without_a_price_makes_the_total_a_lower_bound() -> None:
     thin = book.model_copy(update={"prices": [p for p in book.prices if not p.item.startswith("elasticache/")]})
     report = cost.report(PROD, thin)
     assert report["lowerBound"] is True
-    assert "us-east-1: elasticache/valkey/cache.r7g.xlarge x 45" in report["unpriced"]
+    assert "us-east-1: elasticache/valkey/cache.r7g.xlarge x 410" in report["unpriced"]
     assert report["monthlyTotal"] < cost.report(PROD, book)["monthlyTotal"]
 
 
@@ -124,14 +130,14 @@ def test_the_diff_shows_the_extra_reader_and_its_cost(tmp_path: Path, extra_read
     assert "### Added (1)" in text and "| prod-us-east-1 | `aws:rds/clusterInstance:ClusterInstance` | " \
         "`use1-sg03-use1-4` | us-east-1 |" in text
     assert "### Deleted" not in text and "### Replaced" not in text
-    r7g = prices.default_book().lookup("rds/db.r7g.2xlarge", "us-east-1")
+    r7g = prices.default_book().lookup("rds/db.r7g.4xlarge", "us-east-1")
     assert r7g is not None
-    delta = r7g.usd * HOURS  # one db.r7g.2xlarge for a month: $807
+    delta = r7g.usd * HOURS  # one db.r7g.4xlarge for a month: $1,614
     assert f"| us-east-1 | ${base['cost']['regions']['us-east-1']['total']:,.0f} | " in text
     assert f"| **total** | ${base['cost']['monthlyTotal']:,.0f} | ${base['cost']['monthlyTotal'] + delta:,.0f} | " \
            f"**+${delta:,.0f}** " in text
     assert "| us-east-1 | aurora.readers | 12 | 13 |" in text
-    assert "| us-east-1 | quota rds: DB instances | 27 / 40 | 28 / 40 |" in text
+    assert "| us-east-1 | quota rds: DB instances | 45 / 40 | 46 / 40 |" in text
 
 
 @pytest.mark.parametrize(("path", "value"), [("engine", "aurora-mysql"),

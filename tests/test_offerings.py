@@ -192,7 +192,7 @@ def test_a_secondary_is_checked_with_its_home_regions_class() -> None:
     # ap-south-1 hosts secondaries of eu-west-1 and ap-southeast-1 (their DR lists): their classes count there.
     homes = [r.name for r in plan.regions if "ap-south-1" in r.dr_regions]
     assert homes == ["eu-west-1", "ap-southeast-1"]
-    assert offerings._aurora_needs(plan, plan.region("ap-south-1")) == [("17.5", "db.r7g.2xlarge")]
+    assert offerings._aurora_needs(plan, plan.region("ap-south-1")) == [("17.5", "db.r7g.4xlarge")]
 
 
 def test_an_addon_version_missing() -> None:

@@ -27,7 +27,7 @@ KEYS = {"stack", "urn", "type", "name", "custom", "parent", "provider", "region"
 def test_document_header(prod_plan: Doc) -> None:
     assert list(prod_plan)[:5] == ["version", "project", "stack", "environment", "regions"]
     assert (prod_plan["version"], prod_plan["project"], prod_plan["stack"], prod_plan["environment"]) == \
-        (2, "global-platform", "prod", "prod")
+        (3, "global-platform", "prod", "prod")
     assert prod_plan["regions"] == ["us-east-1", "eu-west-1", "ap-southeast-1", "ap-south-1"]
 
 
@@ -130,7 +130,7 @@ def test_plan_prints_each_eks_cluster_with_its_version_and_node_groups(prod_plan
             f"{region.short_code}-{g.name} {g.min_size}-{g.desired_size}-{g.max_size} {'/'.join(g.instance_types)}"
             for g in region.eks.node_groups)
     (use1,) = [row for row in rows if row[0] == "us-east-1"]
-    assert "use1-workloads 6-12-60 m7g.2xlarge/m8g.2xlarge" in use1[3].splitlines()
+    assert "use1-workloads 6-12-1180 m7g.2xlarge/m8g.2xlarge" in use1[3].splitlines()
 
 
 def test_plan_prints_the_pinned_add_on_versions_per_region(prod_plan: Doc) -> None:
@@ -145,11 +145,11 @@ def test_plan_prints_the_pinned_add_on_versions_per_region(prod_plan: Doc) -> No
     assert rows["chart cluster-autoscaler"] == [release.cluster_autoscaler_chart for release in releases]
 
 
-def test_plan_prints_ap_south_1_near_its_halved_rds_instance_quota(prod_plan: Doc) -> None:
+def test_plan_prints_ap_south_1_over_its_halved_rds_instance_quota(prod_plan: Doc) -> None:
     manifest = _prod_manifest()
     capacity = estimates.sections(manifest)["capacity"]
     planned = len(of_type(prod_plan, "aws:rds/clusterInstance:ClusterInstance", "ap-south-1"))
-    assert (planned, rds_quotas("ap-south-1").instances) == (18, 20)
+    assert (planned, rds_quotas("ap-south-1").instances) == (36, 20)
 
     quotas = {row[0]: dict(zip(prod_plan["regions"], row[1:], strict=True))
               for row in _rows(_text(capacity_report.quota_table(capacity)))}
@@ -165,7 +165,10 @@ def test_plan_prints_ap_south_1_near_its_halved_rds_instance_quota(prod_plan: Do
     assert writers + readers + secondaries == planned
     console = _recorder()
     capacity_report.render_capacity(capacity, console)
-    assert "No default quota is exceeded." in console.export_text().splitlines()
+    # Sized from demand, prod is over ap-south-1's halved quota: the increase is listed first, RDS first.
+    printed = console.export_text()
+    assert "No default quota is exceeded." not in printed
+    assert "  - ap-south-1: rds: DB instances 36 > default quota 20; request an increase" in printed.splitlines()
 
 
 def test_plan_prints_the_monthly_cost_total() -> None:

@@ -29,20 +29,31 @@ from operations.quota_values import QuotaValue, quota_value
 from operations.stack import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, load_target
 from operations.usage import Usage, UsageReader
 from program.config import PROJECT, stack_file
+from regions import loader
 from regions import service_quotas as q
+from regions.quota_needs import region_needs
 
 MOTO_ACCOUNT = DEFAULT_ACCOUNT_ID  # what moto's STS answers
 STACK_ACCOUNT = "111111111111"  # Pulumi.prod.yaml's placeholder account
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1", "ap-south-1"]
 OWN_TAGS = {"project": PROJECT, "environment": "prod"}
-AP_SOUTH_RDS_INSTANCES = 18  # what prod's manifest needs in ap-south-1, against a default quota of 20
+AP_SOUTH_RDS_INSTANCES = 36  # what prod's manifest needs in ap-south-1, against a default quota of 20
+
+
+def granted_increases() -> dict[tuple[str, str], dict[str, Any]]:
+    """The increases `make plan` lists for prod (every need above its default), as granted: exactly the need."""
+    needs = region_needs(loader.load(loader.manifest_path("prod"), "prod"))
+    return {(region, need.quota.quota_code): {"QuotaCode": need.quota.quota_code, "Value": float(need.amount)}
+            for region, region_needs_ in needs.items() for need in region_needs_
+            if need.amount > need.quota.default_in(region)}
 
 
 class FakeAws:
     """Answers calls before moto sees them; everything else goes on to moto."""
 
     def __init__(self) -> None:
-        self.applied: dict[tuple[str, str], dict[str, Any]] = {}  # (region, quota code) -> GetServiceQuota's Quota
+        # (region, quota code) -> GetServiceQuota's Quota: an account whose increases for prod were granted.
+        self.applied: dict[tuple[str, str], dict[str, Any]] = granted_increases()
         self.aws_defaults: dict[tuple[str, str], float] = {}
         self.replies: dict[str, dict[str, Any]] = {"ListReplicators": {"Replicators": []}}
         self.refused: dict[str, str] = {}  # operation -> error code
@@ -174,6 +185,7 @@ def test_ap_south_1_rds_instance_shortfall(fake_aws: FakeAws, moto_stack: None,
     db_instances("ap-south-1", 2, {}, "untagged")
     db_instances("ap-south-1", 1, {"project": "billing", "environment": "prod"}, "billing")
     db_instances("us-east-1", 3, {}, "elsewhere")  # another region's instances do not count here
+    fake_aws.applied["us-east-1", "L-7B6409FD"] = {"QuotaCode": "L-7B6409FD", "Value": 48.0}  # room for them
 
     code, out, _ = run(capsys)
 
@@ -182,7 +194,7 @@ def test_ap_south_1_rds_instance_shortfall(fake_aws: FakeAws, moto_stack: None,
     findings = [line for line in out.splitlines() if line.startswith(("- ", "  aws "))]
     assert findings == [
         f"- ap-south-1: rds DB instances (L-7B6409FD): needs {required} (3 in use by others + "
-        f"{AP_SOUTH_RDS_INSTANCES} for the plan), quota 20 (documented default)",
+        f"{AP_SOUTH_RDS_INSTANCES} for the plan), quota {AP_SOUTH_RDS_INSTANCES} (applied)",
         f"  aws service-quotas request-service-quota-increase --service-code rds --quota-code L-7B6409FD "
         f"--desired-value {required} --region ap-south-1",
     ]
@@ -194,11 +206,12 @@ def test_the_stacks_own_resources_are_not_counted_twice(fake_aws: FakeAws) -> No
     db_instances("ap-south-1", 1, {}, "untagged")
     db_instances("ap-south-1", 1, {"project": PROJECT, "environment": "dev"}, "dev")  # another stack's
 
+    # 2 others + 36 for the plan fill a quota of 38 exactly; counting the 5 own would make it 43.
+    fake_aws.applied["ap-south-1", "L-7B6409FD"] = {"QuotaCode": "L-7B6409FD", "Value": 38.0}
     results = checks()
 
-    # 2 others + 18 for the plan fill the quota of 20 exactly; counting the 5 own would make it 25.
     instances = check_of(results, "ap-south-1", q.RDS_INSTANCES)
-    assert (instances.usage, instances.required, instances.quota.value) == (Usage(others=2, own=5), 20, 20)
+    assert (instances.usage, instances.required, instances.quota.value) == (Usage(others=2, own=5), 38, 38)
     assert shortfalls(results) == []
 
 
@@ -212,11 +225,12 @@ def test_an_applied_quota_value_lifts_the_shortfall(fake_aws: FakeAws, moto_stac
     assert code == EXIT_OK
     assert "every quota holds the plan" in out
     ap_south_1 = out[out.index("ap-south-1: quotas against the plan"):]
-    assert table_rows(ap_south_1)["L-7B6409FD"][2:] == ["40", "applied", "3", "0", "18", "19", "ok"]
+    assert table_rows(ap_south_1)["L-7B6409FD"][2:] == ["40", "applied", "3", "0", "36", "1", "ok"]
 
 
 def test_without_an_applied_value_the_aws_default_then_the_documented_default(fake_aws: FakeAws) -> None:
     fake_aws.aws_defaults["ap-south-1", "L-7B6409FD"] = 22.0
+    del fake_aws.applied["ap-south-1", "L-7B6409FD"]  # no applied value for DB instances
     # Service Quotas answers without a Value when the owning service does not answer it.
     fake_aws.applied["ap-south-1", "L-952B80B8"] = {
         "QuotaCode": "L-952B80B8", "ErrorReason": {"ErrorCode": "DEPENDENCY_SERVICE_ERROR", "ErrorMessage": "down"}}

@@ -170,9 +170,9 @@ def test_refresh_writes_real_prices_that_the_book_accepts(pricing: tuple[Any, St
     assert price_file.stat().st_mode & 0o777 == 0o644 and [p.name for p in price_file.parent.iterdir()] == [
         "prices.json"]  # replaced in place, no temporary file left behind
     book = prices.load(price_file)  # regions/prices.py accepts what was written
-    aurora = book.lookup("rds/db.r7g.2xlarge", "eu-west-1")
+    aurora = book.lookup("rds/db.r7g.4xlarge", "eu-west-1")
     assert aurora is not None and not aurora.estimated
-    assert aurora.usd == round(1.106 * 1.1, 4) and aurora.source.startswith("AWS Price List API")
+    assert aurora.usd == round(2.211 * 1.1, 4) and aurora.source.startswith("AWS Price List API")
     for item in ("eks/cluster", "msk/storage", "ec2/nat-gateway", "elasticache/valkey/cache.r7g.xlarge"):
         price = book.lookup(item, "eu-west-1")
         assert price is not None and not price.estimated, item

@@ -37,8 +37,6 @@ from regions.schema import Manifest
 from regions.shards import ShardMap
 from regions.stacks import Layout, StackId
 
-# The edge gateway's Envoy fleet: production posture keeps a pod per AZ through a node loss; the HPA grows it.
-EDGE_GATEWAY_REPLICAS = {True: (3, 12), False: (2, 4)}  # protect -> (min, max)
 # Pinned images (tag and the non-root user they run as); see docs/platform.md, PgBouncer.
 PGBOUNCER_IMAGES = Images(pgbouncer="ghcr.io/cloudnative-pg/pgbouncer:1.26.0",
                           exporter="quay.io/prometheuscommunity/pgbouncer-exporter:v0.12.1", user_id=998)
@@ -108,7 +106,8 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
     after_baseline = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[baseline]))
     global_stack = StackId(env, "global")
     hostnames, origin = stacks.output(global_stack, "edge"), stacks.output(global_stack, "edgeOriginCertificate")
-    min_replicas, max_replicas = EDGE_GATEWAY_REPLICAS[ctx.protect]
+    # The Envoy fleet holds the region's WebSocket connections: sized in the manifest from demand (regions/demand.py).
+    fleet = row.edge_gateway
     gateway = EdgeGateway(f"{code}-edge-gateway", EdgeGatewayArgs(
         short_code=code, chart=charts["gateway-helm"], system_node_group=system_nodes,
         node_group=f"{code}-{WORKLOADS_GROUP}",
@@ -116,7 +115,8 @@ def build(ctx: RegionContext, manifest: Manifest, stacks: Stacks, provider: pulu
         health_path=manifest.edge.health_path,
         origin_certificate=origin.apply(lambda o: o["certificate"]),
         origin_private_key=origin.apply(lambda o: o["privateKey"]),
-        vpc_cidr=str(row.vpc_cidr), min_replicas=min_replicas, max_replicas=max_replicas), opts=after_baseline)
+        vpc_cidr=str(row.vpc_cidr), min_replicas=fleet.min_replicas, max_replicas=fleet.max_replicas,
+        cpu=f"{round(fleet.cpu * 1000)}m", memory=f"{fleet.memory_gib}Gi"), opts=after_baseline)
     bind_gateway(code, stacks.regional(infra, "ingress").apply(lambda i: i["targetGroupArn"]),
                  pulumi.ResourceOptions(parent=root, provider=kubernetes, depends_on=[
                      baseline.releases["aws-load-balancer-controller"], baseline.namespaces[GATEWAY_NAMESPACE],

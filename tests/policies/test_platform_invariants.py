@@ -192,7 +192,7 @@ def _config(rule_id: str, env: dict[str, Any], budget: float) -> dict[str, Any]:
 
 @pytest.mark.parametrize("rule_id", list(BY_ID))
 def test_prod_plan_complies(rule_id: str, prod_resources: list[PolicyResource]) -> None:
-    assert run(rule_id, prod_resources, _config(rule_id, PROD, 200_000)) == []
+    assert run(rule_id, prod_resources, _config(rule_id, PROD, 2_000_000)) == []
 
 
 # The price file has no list price for dev's cache node type, so dev's estimate is a lower bound, and P10 says so.
@@ -222,22 +222,22 @@ def _host(plan: Plan, cluster: str, path: str = "endpoint") -> str:
 
 def test_p1_pool_size_over_the_writer_budget(prod: Plan) -> None:
     host = _host(prod, "use1-sg01-use1")
-    _set_ini(prod, _ini(prod).replace(f"host={host} port=5432 dbname=platform pool_size=40",
-                                      f"host={host} port=5432 dbname=platform pool_size=200"))
+    _set_ini(prod, _ini(prod).replace(f"host={host} port=5432 dbname=platform pool_size=14",
+                                      f"host={host} port=5432 dbname=platform pool_size=30"))
     assert run("P1", prod) == [
         f"[P1] use1-pgbouncer-config: pool_size x HPA maxReplicas toward {host} (cluster use1-sg01-use1; "
-        "databases use1-sg01) is 4800 server connections, over the 4250 that db.r7g.2xlarge max_connections "
+        "databases use1-sg01) is 4500 server connections, over the 4250 that db.r7g.4xlarge max_connections "
         "5000 leaves after the 15% connectionReserveFraction"]
 
 
 def test_p1_hpa_max_replicas_over_the_secondary_reader_budget(prod: Plan) -> None:
-    prod.set(HPA, "use1-pgbouncer", "spec.maxReplicas", 60)
+    prod.set(HPA, "use1-pgbouncer", "spec.maxReplicas", 160)
     found = run("P1", prod)
     host = _host(prod, "euw1-sg01-use1", "readerEndpoint")
     assert (f"[P1] use1-pgbouncer-config: pool_size x HPA maxReplicas toward {host} (cluster euw1-sg01-use1; "
-            "databases euw1-sg01, euw1-sg01_ro) is 4800 server connections, over the 4250 that db.r7g.2xlarge "
+            "databases euw1-sg01, euw1-sg01_ro) is 4480 server connections, over the 4250 that db.r7g.4xlarge "
             "max_connections 5000 leaves after the 15% connectionReserveFraction") in found
-    # 40 x 60 = 2400 fits a primary's endpoint; the 9 secondary readers in us-east-1 take two pools each
+    # 14 x 160 = 2240 fits a primary's endpoint; the 9 secondary readers in us-east-1 take two pools each
     assert len(found) == 9
 
 
@@ -246,13 +246,13 @@ def test_p1_smaller_instance_class_in_a_secondary(prod: Plan) -> None:
     host = _host(prod, "euw1-sg01-use1", "readerEndpoint")
     assert run("P1", prod) == [
         f"[P1] use1-pgbouncer-config: pool_size x HPA maxReplicas toward {host} (cluster euw1-sg01-use1; "
-        "databases euw1-sg01, euw1-sg01_ro) is 1920 server connections, over the 1463 that db.r7g.large "
+        "databases euw1-sg01, euw1-sg01_ro) is 4200 server connections, over the 1463 that db.r7g.large "
         "max_connections 1722 leaves after the 15% connectionReserveFraction"]
 
 
 def test_p1_reserve_fraction_comes_from_config(prod_resources: list[PolicyResource]) -> None:
     found = run("P1", prod_resources, {**PROD, "connectionReserveFraction": 0.7})
-    assert found and all("over the 1500 that db.r7g.2xlarge max_connections 5000 leaves after the 70% "
+    assert found and all("over the 1500 that db.r7g.4xlarge max_connections 5000 leaves after the 70% "
                          "connectionReserveFraction" in m for m in found)
 
 
@@ -263,7 +263,7 @@ def test_p1_parameter_group_override_lowers_the_limit(prod: Plan) -> None:
     found = run("P1", prod)
     host = _host(prod, "use1-sg01-use1")
     assert (f"[P1] use1-pgbouncer-config: pool_size x HPA maxReplicas toward {host} (cluster use1-sg01-use1; "
-            "databases use1-sg01) is 960 server connections, over the 850 that db.r7g.2xlarge max_connections 1000 "
+            "databases use1-sg01) is 2100 server connections, over the 850 that db.r7g.4xlarge max_connections 1000 "
             "(parameter group) leaves after the 15% connectionReserveFraction") in found
 
 
@@ -305,12 +305,12 @@ def test_p1_missing_config_and_host(prod: Plan) -> None:
 
 def test_p1_default_pool_size_applies_when_a_database_sets_none(prod: Plan) -> None:
     host = _host(prod, "use1-sg01-use1")
-    text = _ini(prod).replace(f"host={host} port=5432 dbname=platform pool_size=40",
+    text = _ini(prod).replace(f"host={host} port=5432 dbname=platform pool_size=14",
                               f"host={host} port=5432 dbname=platform")
-    _set_ini(prod, re.sub(r"default_pool_size = \d+", "default_pool_size = 180", text))
+    _set_ini(prod, re.sub(r"default_pool_size = \d+", "default_pool_size = 30", text))
     assert run("P1", prod) == [
         f"[P1] use1-pgbouncer-config: pool_size x HPA maxReplicas toward {host} (cluster use1-sg01-use1; "
-        "databases use1-sg01) is 4320 server connections, over the 4250 that db.r7g.2xlarge max_connections "
+        "databases use1-sg01) is 4500 server connections, over the 4250 that db.r7g.4xlarge max_connections "
         "5000 leaves after the 15% connectionReserveFraction"]
 
 
@@ -474,17 +474,19 @@ def test_p3_fails_closed_on_unknown_values(prod: Plan) -> None:
 
 
 def test_p4_secondary_smaller_than_the_primary_writer(prod: Plan) -> None:
-    prod.set(INSTANCE, "use1-sg01-euw1-1", "instanceClass", "db.r7g.xlarge")
+    for k in (1, 2, 3):  # prod runs three instances per secondary
+        prod.set(INSTANCE, f"use1-sg01-euw1-{k}", "instanceClass", "db.r7g.xlarge")
     assert run("P4", prod) == [
         "[P4] use1-sg01-euw1: no instance of this secondary of prod-use1-sg01 is at least the primary writer's "
-        "class db.r7g.2xlarge (instanceClass db.r7g.xlarge)"]
+        "class db.r7g.4xlarge (instanceClass db.r7g.xlarge, db.r7g.xlarge, db.r7g.xlarge)"]
 
 
 def test_p4_secondary_without_instances(prod: Plan) -> None:
-    prod.remove(INSTANCE, "use1-sg01-euw1-1")
+    for k in (1, 2, 3):
+        prod.remove(INSTANCE, f"use1-sg01-euw1-{k}")
     assert run("P4", prod) == [
         "[P4] use1-sg01-euw1: secondary of prod-use1-sg01 has no instances; it needs one of at least the primary "
-        "writer's class db.r7g.2xlarge"]
+        "writer's class db.r7g.4xlarge"]
 
 
 def test_p4_primary_instance_class_without_a_size(prod: Plan) -> None:
@@ -611,8 +613,8 @@ def test_p6_configuration_missing_or_dangling(prod: Plan) -> None:
 
 
 @pytest.mark.parametrize(("properties", "message"), [
-    ("default.replication.factor=7\nmin.insync.replicas=2\n",
-     "serverProperties default.replication.factor 7 exceeds the 6 brokers of use1-kafka"),
+    ("default.replication.factor=25\nmin.insync.replicas=2\n",
+     "serverProperties default.replication.factor 25 exceeds the 24 brokers of use1-kafka"),
     ("default.replication.factor=3\nmin.insync.replicas=3\n",
      "serverProperties min.insync.replicas 3 must be below default.replication.factor 3"),
     ("default.replication.factor=3\n",
