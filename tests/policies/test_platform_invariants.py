@@ -749,8 +749,9 @@ def test_p9_standalone_cluster_needs_nothing() -> None:
 def test_p10_monthly_cost_of_the_plans(prod_resources: list[PolicyResource],
                                        dev_resources: list[PolicyResource]) -> None:
     total, components, unpriced = monthly_cost(prod_resources)
-    assert (total, unpriced) == (141177.43, [])
-    assert components == {"aurora": 72664.2, "cache": 34453.08, "eks": 11569.63, "kafka": 22096.32, "network": 394.2}
+    assert (total, unpriced) == (703800.69, [])
+    assert components == {"aurora": 261472.86, "cache": 341978.72, "eks": 11569.63, "kafka": 88385.28,
+                          "network": 394.2}
     total, components, unpriced = monthly_cost(dev_resources)
     assert (total, "cache" in components, len(unpriced)) == (2553.52, False, 2)
 
@@ -787,11 +788,11 @@ def test_p10_prices_each_region_at_its_own_price_else_the_base_regions_estimated
         prod_resources: list[PolicyResource]) -> None:
     from guardrails.cost import cost_lines
 
-    lines = [line for line in cost_lines(prod_resources) if line.item == "rds/db.r7g.2xlarge"]
+    lines = [line for line in cost_lines(prod_resources) if line.item == "rds/db.r7g.4xlarge"]
     assert {line.region for line in lines} == {"us-east-1", "eu-west-1", "ap-southeast-1", "ap-south-1"}
     assert {(line.region, line.estimated) for line in lines if line.region == "us-east-1"} == {("us-east-1", False)}
     assert all(line.estimated for line in lines if line.region != "us-east-1")
-    assert {line.unit_usd for line in lines} == {1.106}
+    assert {line.unit_usd for line in lines} == {2.211}
 
 
 # ------------------------------------------------------------------------------------- P11 regions
