@@ -329,7 +329,7 @@ class Demand(Strict):
     peak_origin_requests_per_second: Positive = Field(description="requests/s reaching the regional gateways")
     peak_concurrent_connections: Positive = Field(
         description="concurrent WebSocket connections held by the regional gateways")
-    per_request: PerRequest
+    per_request: PerRequest = Field(description="the work one origin request does (cache, database, events)")
     region_shares: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
         default={}, description="fraction of the demand arriving at a region; unstated regions get the share of "
                                 "the users their logical shards hold")
@@ -339,7 +339,7 @@ class Demand(Strict):
 class DeclaredFigure(Strict):
     """A per-unit figure the application owners declare (not measured here), with its basis."""
 
-    value: Annotated[float, Field(gt=0)]
+    value: Annotated[float, Field(gt=0)] = Field(description="what one unit carries, as declared")
     basis: Basis = Field(description="who declares it and on what evidence; replace it after a load test")
 
 
@@ -350,7 +350,7 @@ MeasuredName = Literal["pgbouncerTransactionsPerCore", "postgresReadsPerCore", "
 class MeasuredFigure(Strict):
     """A per-unit figure from benchmarks/capacity_units.json, derated: value = recorded x derating."""
 
-    value: Annotated[float, Field(gt=0)]
+    value: Annotated[float, Field(gt=0)] = Field(description="what one unit is planned to carry: recorded x derating")
     measured: MeasuredName = Field(description="the figure's key in benchmarks/capacity_units.json")
     derating: Annotated[float, Field(gt=0, le=1)] = Field(
         description="fraction of the measured figure planned on (target utilisation and the distance between the "
@@ -362,12 +362,18 @@ class UnitCapacity(Strict):
 
     headroom_percent: Annotated[int, Field(ge=0, le=200, strict=True)] = Field(
         description="supply must exceed demand by this much in normal operation and with any one region lost")
-    application_requests_per_vcpu: DeclaredFigure
-    gateway_connections_per_gib: DeclaredFigure
-    pgbouncer_transactions_per_core: MeasuredFigure
-    aurora_reads_per_vcpu: MeasuredFigure
-    aurora_writes_per_vcpu: MeasuredFigure
-    cache_operations_per_node: MeasuredFigure
+    application_requests_per_vcpu: DeclaredFigure = Field(
+        description="origin requests/s one vCPU of the workload node groups serves (declared by the applications)")
+    gateway_connections_per_gib: DeclaredFigure = Field(
+        description="concurrent WebSocket connections one GiB of an Envoy gateway replica holds (declared)")
+    pgbouncer_transactions_per_core: MeasuredFigure = Field(
+        description="transactions/s one PgBouncer core relays (measured with pgbench through PgBouncer)")
+    aurora_reads_per_vcpu: MeasuredFigure = Field(
+        description="read-only transactions/s one Aurora vCPU serves (measured with pgbench on PostgreSQL)")
+    aurora_writes_per_vcpu: MeasuredFigure = Field(
+        description="write transactions/s one writer vCPU commits (measured with pgbench on PostgreSQL)")
+    cache_operations_per_node: MeasuredFigure = Field(
+        description="commands/s one cache node (one engine thread) serves (measured with redis-benchmark)")
 
 
 Posture = Literal["production", "development"]

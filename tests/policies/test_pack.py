@@ -86,14 +86,18 @@ def test_a_literal_master_password_is_caught_offline_where_secrets_are_masked(pr
 
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_committed_budgets_cover_the_planned_stacks(stack: str, request: pytest.FixtureRequest) -> None:
-    from guardrails.cost import monthly_cost
+    from offline import estimates
+    from regions import loader
 
     doc: Any = request.getfixturevalue(f"{stack}_plan")
     config = guardrails.load_config(stack)
     budget = config["platform-cost-ceiling"]["monthlyBudgetUsd"]
-    estimate = monthly_cost(plan_resources(doc))[0]
-    assert 1.2 * estimate <= budget <= 1.3 * estimate  # about 25% headroom, as budgetBasis says
-    assert f"${round(estimate):,}/month" in config["platform-cost-ceiling"]["budgetBasis"]  # the one figure
+    cost = estimates.sections(loader.load(loader.manifest_path(stack), stack), document=doc)["cost"]
+    at_max = cost["atMaxSize"]["monthlyTotal"]
+    # The one figure: the fleet at its maxima (what a region's loss scales to), on P10's basis, rounded up.
+    assert at_max <= budget <= at_max + 1_000
+    basis = config["platform-cost-ceiling"]["budgetBasis"]
+    assert f"${round(at_max):,}" in basis and f"${round(cost['monthlyTotal']):,} at desired" in basis
     assert not [v for v in guardrails.evaluate(doc, config) if v.id == "P10" and "exceeds" in v.message]
 
 
