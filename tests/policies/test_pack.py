@@ -10,7 +10,6 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 from guardrails.core import StackRule
 from guardrails.registry import all_rules
 from offline import guardrails, policy_table
-from tests.policies.harness import plan_resources
 
 
 def test_every_rule_has_complete_metadata() -> None:
