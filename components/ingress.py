@@ -78,6 +78,11 @@ class RegionalIngress(pulumi.ComponentResource):
         self.target_group = aws.lb.TargetGroup(
             f"{args.short_code}-edge-gateway", name=prefix, vpc_id=args.vpc_id, target_type="ip",
             protocol="TCP", port=GATEWAY_PORT,
+            # Client IP preservation on: without it an NLB holds at most about 55,000 simultaneous connections
+            # per target (IP and port), which caps a region's WebSockets far below its demand (docs/capacity.md).
+            # The targets' rule references the NLB's security group, which admits its traffic either way
+            # (ELB guide, "Update the security groups for your Network Load Balancer").
+            preserve_client_ip="true",
             deregistration_delay=60, connection_termination=True,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 protocol="TCP", port="traffic-port", interval=10, healthy_threshold=3, unhealthy_threshold=3),

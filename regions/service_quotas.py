@@ -21,8 +21,10 @@ when the service has no value to give. Sources (checked 2026-11):
 - Amazon EKS user guide, "Amazon EKS service quotas": Nodes per managed node group 450 (adjustable). NOT
   CONFIRMED: the code eks/L-BD136A63 was not seen on an AWS page read here (same fallback as above).
 - Amazon EC2 user guide, "On-Demand Instance quotas": vCPUs of running On-Demand Standard (A, C, D, H, I, M, R,
-  T, Z) instances, ec2/L-1216C47A, counted per Region over every instance of those families. The default is set
-  per account (new accounts start low; 5 is used here as the floor) and preflight reads the applied value.
+  T, Z) instances, ec2/L-1216C47A, counted per Region over every instance of those families, in vCPUs. Code,
+  name and the AWS default of 5 as in the AWS CLI user guide's service-quotas example
+  (``aws service-quotas get-aws-default-service-quota --service-code ec2 --quota-code L-1216C47A``); the
+  applied value differs per account, and preflight reads it.
 """
 
 from __future__ import annotations

@@ -60,6 +60,7 @@ def test_nlb_reaches_only_the_gateway_port_on_the_workload_nodes(plan: Doc) -> N
         assert (egress["fromPort"], egress["toPort"]) == (GATEWAY_PORT, GATEWAY_PORT)
         target = _one(plan, "aws:lb/targetGroup:TargetGroup", region)["inputs"]
         assert target["port"] == GATEWAY_PORT and target["targetType"] == "ip"
+        assert target["preserveClientIp"] == "true"  # no per-target connection cap of ~55,000
 
 
 def test_gateway_bound_to_the_target_group_through_the_controller(plan: Doc) -> None:
