@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from regions import loader
-from tests.manifest_edits import Edit
+from tests.manifest_edits import Edit, assert_refused
 from tests.manifest_edits import set_path as _set
 
 FAILURES: list[tuple[str, Edit, str, str]] = [
@@ -46,11 +46,7 @@ def test_bad_backup_or_rotation_settings_are_rejected(case: str, edit: Edit, fie
                                                       write_manifest: Callable[[dict[str, Any]], Path]) -> None:
     data = raw_manifest("prod")
     edit(data)
-    path = write_manifest(data)
-    with pytest.raises(loader.ManifestError) as err:
-        loader.load(path, "prod")
-    lines = str(err.value).splitlines()
-    assert any(line.startswith(f"{path}: {field}: ") and rule in line for line in lines), str(err.value)
+    assert_refused(write_manifest(data), "prod", field, rule)
 
 
 def test_development_may_go_without_a_lock(raw_manifest: Any, write_manifest: Any) -> None:
