@@ -14,18 +14,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from pulumi_policy import EnforcementLevel, PolicyProviderResource, PolicyResource, Severity
-from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
+from pulumi_policy import EnforcementLevel, PolicyResource, Severity
+from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
 from guardrails.core import StackRule
 from guardrails.cost import monthly_cost
 from guardrails.registry import all_rules, invariants
 from offline.document import UNKNOWN_MARK
 from offline.environment import document_of
-from offline.guardrails import with_unknown_sentinels
 from tests import nested
 from tests.nested import REMOVE
-from tests.policies.harness import options, plan_resources, stack_resource, stack_violations
+from tests.policies.harness import plan_resources, stack_resource, stack_violations
 
 PROD = {"environment": "prod"}
 DEV = {"environment": "dev"}
@@ -1151,7 +1150,8 @@ def test_advisory_rules_skip_unknown_values(dev: Plan) -> None:
 
 
 class PreviewPlan(Plan):
-    """A preview plan: "[unknown]" is the SDK's unknown sentinel, and resources carry their property dependencies."""
+    """A preview plan: its document says `"preview": true`, so offline.guardrails.stack_view reads "[unknown]" as
+    the SDK's unknown sentinel; resources carry their property dependencies."""
 
     def depend(self, resource_type: str, name: str, prop: str, *sources: tuple[str, str] | str) -> PreviewPlan:
         """Make prop's value come from sources ((type, name) of the plan, or a URN outside it); none: from nothing."""
@@ -1166,24 +1166,6 @@ class PreviewPlan(Plan):
         entry["outputs"].update(inputs)
         self.add(entry)
         return self
-
-    def resources(self) -> list[PolicyResource]:
-        by_urn = {r["urn"]: r for r in self.items}
-        entries = [r for r in self.items if r["custom"] and not r["type"].startswith("pulumi:providers:")]
-        views = []
-        for r in entries:
-            p = by_urn.get(r["provider"] or "")
-            provider = PolicyProviderResource(p["type"], p["inputs"], p["urn"], p["name"]) if p else None
-            props = with_unknown_sentinels({**r["inputs"], **r["outputs"]})
-            views.append(PolicyResource(r["type"], unknown_checking_proxy(props),
-                                        r["urn"], r["name"], options(r["protect"], r["ignoreChanges"]), provider,
-                                        None, [], {}))
-        in_stack = {v.urn: v for v in views}
-        for view, r in zip(views, entries, strict=True):
-            view.dependencies = [in_stack[u] for u in r["dependencies"] if u in in_stack]
-            view.property_dependencies = {prop: [in_stack[u] for u in urns if u in in_stack]
-                                          for prop, urns in (r.get("propertyDependencies") or {}).items()}
-        return views
 
 
 @pytest.fixture(scope="module")
