@@ -35,19 +35,22 @@ from typing import Any
 from pulumi_policy import Severity
 from pulumi_policy.proxy import UnknownValueError
 
-from guardrails.core import MISSING, Meta, StackRule, get
+from guardrails.core import MISSING, Meta, StackRule
 from guardrails.network import Permission, of_type, permissions
+from guardrails.stack_reads import (
+    EKS_CLUSTER,
+    INGRESS_RULE,
+    MSK_CLUSTER,
+    SECURITY_GROUP,
+    SG_RULE,
+    SUBNET,
+    UNKNOWN,
+    VPC,
+    Finding,
+    Reader,
+)
 
-Finding = tuple[str, str | None]
-
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-MSK_CLUSTER = "aws:msk/cluster:Cluster"
 PROJECT = "aws:codebuild/project:Project"
-VPC = "aws:ec2/vpc:Vpc"
-SUBNET = "aws:ec2/subnet:Subnet"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 ROLE = "aws:iam/role:Role"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
@@ -63,37 +66,9 @@ _SOURCES = {INGRESS_RULE: ("referencedSecurityGroupId", ("cidrIpv4", "cidrIpv6",
             SG_RULE: ("sourceSecurityGroupId", ("cidrBlocks", "ipv6CidrBlocks", "prefixListIds"))}
 
 
-class _Unknown:
-    def __repr__(self) -> str:
-        return "<unknown>"
-
-
-UNKNOWN: Any = _Unknown()
-
-
-class _Reader:
-    """Reads props; an unknown value that nothing else resolves becomes one fail-closed finding per path."""
-
-    def __init__(self) -> None:
-        self.findings: list[Finding] = []
-        self._seen: set[tuple[str, str]] = set()
-
-    def unknown(self, resource: Any, path: str) -> None:
-        if (resource.urn, path) not in self._seen:
-            self._seen.add((resource.urn, path))
-            self.findings.append((f"{resource.name}: {path} is unknown during preview; failing closed", resource.urn))
-
-    def peek(self, resource: Any, path: str) -> Any:
-        try:
-            return get(resource.props, path)
-        except UnknownValueError:
-            return UNKNOWN
-
-    def __call__(self, resource: Any, path: str) -> Any:
-        value = self.peek(resource, path)
-        if value is UNKNOWN:
-            self.unknown(resource, path)
-        return value
+class _Reader(Reader):
+    """The stack reader (an unknown value that nothing else resolves is one fail-closed finding per path), plus
+    the relations this rule reads: which group an id names, and what an ingress rule admits."""
 
     def names(self, source: Any, path: str, target: Any, keys: Sequence[str] = ("id",)) -> bool:
         """Whether the id(s) at ``source``'s path name ``target`` (by its ``keys`` props).
