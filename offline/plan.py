@@ -62,7 +62,6 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
         environment,
         estimates,
         guardrails,
-        policy_configs,
         report,
         stack_files,
     )
@@ -107,7 +106,9 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
         violations = guardrails.combined(
             # A first preview runs per stack (nothing else exists yet); the whole environment is judged deployed.
             guardrails.evaluate(doc, guardrails.load_config(env)) if args.stack == env and not args.preview else [],
-            guardrails.evaluate_stacks(doc, {name: policy_configs.config(env, layer)
+            # Each stack with its layer's committed config, as its `pulumi up --policy-pack-config` passes it
+            # (a test keeps the files current with `make docs`).
+            guardrails.evaluate_stacks(doc, {name: guardrails.load_config(f"{env}-{layer}")
                                              for name, layer in layers.items()}))
         doc["policyViolations"] = guardrails.as_document(violations)
     with _phase(timings, "reports"):

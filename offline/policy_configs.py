@@ -61,11 +61,15 @@ def render(environment: str, layer: str) -> str:
     return json.dumps(config(environment, layer), indent=2) + "\n"
 
 
+def render_environment(environment: str) -> str:
+    return json.dumps(environment_config(environment), indent=2) + "\n"
+
+
 def write() -> list[Path]:
     written = []
     for env in ENVIRONMENTS:
         target = CONFIG_DIR / f"{env}.json"
-        target.write_text(json.dumps(environment_config(env), indent=2) + "\n", encoding="utf-8")
+        target.write_text(render_environment(env), encoding="utf-8")
         written.append(target)
         for layer in LAYERS:
             target = path(env, layer)

@@ -183,6 +183,9 @@ def test_the_stacks_document_draws_every_stack_and_read() -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_per_layer_pack_configs_are_current(env: str) -> None:
+    # The environment's own file carries the manifest's backup estimate for the cost rule.
+    assert (policy_configs.CONFIG_DIR / f"{env}.json").read_text(encoding="utf-8") == \
+        policy_configs.render_environment(env), "run `make docs`"
     for layer in ("infra", "replicas", "global", "cluster"):
         assert policy_configs.path(env, layer).read_text(encoding="utf-8") == policy_configs.render(env, layer), \
             "run `make docs`"
