@@ -137,8 +137,10 @@ def test_make_plan_exits_1_on_a_mandatory_violation(monkeypatch: pytest.MonkeyPa
     from offline import plan
 
     # Control-plane log retention is advisory (dev keeps 30 days on purpose); a stack config may make it mandatory.
+    # Every config make plan reads (the environment's and each layer's) gets the override on top of its own.
+    committed = guardrails.load_config
     monkeypatch.setattr(guardrails, "load_config", lambda stack: {
-        "eks-control-plane-log-retention": {"enforcementLevel": "mandatory"}})
+        **committed(stack), "eks-control-plane-log-retention": {"enforcementLevel": "mandatory"}})
     document = tmp_path / "plan.json"
     assert plan.main(["--stack", "dev", "--json", str(document)]) == 1
     import json
