@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import concurrent.futures
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
+from google.protobuf import struct_pb2
+from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.settings import ROOT, SETTINGS, get_project, get_root_resource, get_stack
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
@@ -116,12 +121,12 @@ class RecordingMonitor(MockMonitor):
             urn=urn, type=request.type, name=request.name, custom=custom,
             parent=request.parent if _is_resource(request.parent) else None,
             provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
-            region=region, inputs=inputs, outputs=state, dependencies=list(request.dependencies),
+            region=region, inputs=inputs, outputs=state, dependencies=sorted(request.dependencies),
             property_dependencies={k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items())
                                    if v.urns},
             protect=bool(request.protect), ignore_changes=sorted(request.ignoreChanges),
             aliases=sorted(request.aliasURNs)))
-        obj = _sync_await(rpc.serialize_properties(state, {}))
+        obj = _serialize(state)
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, rid or "", state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=obj)
 
@@ -140,7 +145,7 @@ class RecordingMonitor(MockMonitor):
             parent=request.parent if _is_resource(request.parent) else None, provider=None, region=None,
             inputs={"name": state.get("name")}, outputs={"name": state.get("name"),
                                                          "secretOutputNames": state.get("secretOutputNames", [])},
-            dependencies=list(request.dependencies), protect=False))
+            dependencies=sorted(request.dependencies), protect=False))
         return response
 
     def _region(self, request: Any, inputs: dict[str, Any], custom: bool) -> str | None:
@@ -156,6 +161,84 @@ class RecordingMonitor(MockMonitor):
             aws_ref = request.providers.get("aws")
             return self.platform_mocks.region_of(aws_ref) if aws_ref else parent_region
         return inputs.get("region") or self.platform_mocks.region_of(request.provider)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """True for data a protobuf Struct holds as it is: scalars, lists, and dicts with string keys."""
+    if isinstance(value, _SCALARS):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    return False
+
+
+def _serialize(state: dict[str, Any]) -> struct_pb2.Struct:
+    """A resource's outputs as the engine sends them back.
+
+    Mocked outputs are plain data (secrets are already wrapped as their signature dicts, unknowns are their
+    sentinel string), which the SDK's async serializer would produce too; only state holding something else
+    (a resource reference) goes through it. That keeps the monitor from pumping the event loop re-entrantly.
+    """
+    if _plain(state):
+        struct = struct_pb2.Struct()
+        struct.update(state)
+        return struct
+    serialized: struct_pb2.Struct = _sync_await(rpc.serialize_properties(state, {}))
+    return serialized
+
+
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs each call to the monitor on the event loop's own thread, when it is made.
+
+    The SDK hands every RPC to the loop's default executor because a real engine is a gRPC server; the mock
+    monitor is a Python object, and a thread hop per registration only buys GIL hand-offs.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
+
+
+@contextmanager
+def _offline_runtime() -> Iterator[None]:
+    """What one run of the program on the mock engine changes in the process, undone when it ends.
+
+    - Monitor calls run inline (`_InlineExecutor`).
+    - No stack trace per registration: the SDK walks the Python stack of every resource to send the engine
+      its source position, which only the Pulumi service displays; the recording monitor never reads it.
+    - No cyclic garbage collection during the run: what a run allocates lives until the plan is written, so
+      full collections would walk the growing object graph again and again for nothing (half of the
+      registration time of a region's stack). The collector is restored afterwards.
+    """
+    loop = _ensure_event_loop()
+    executor = _InlineExecutor(max_workers=1)
+    previous_executor = getattr(loop, "_default_executor", None)
+    stack_trace = sdk_resource._get_stack_trace  # private: tests/test_engine_runtime.py pins that the SDK calls it
+    collecting = gc.isenabled()
+    loop.set_default_executor(executor)
+    sdk_resource._get_stack_trace = _no_stack_trace
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+        sdk_resource._get_stack_trace = stack_trace
+        loop._default_executor = previous_executor  # set_default_executor refuses None
+        executor.shutdown(wait=False)
 
 
 def run(stack: str, program: Callable[[], object] | None = None, *, manifest: Path | None = None,
@@ -199,7 +282,8 @@ def run(stack: str, program: Callable[[], object] | None = None, *, manifest: Pa
                 secret.add(key)
 
     try:
-        _sync_await(run_pulumi_func(main))
+        with _offline_runtime():
+            _sync_await(run_pulumi_func(main))
     except pulumi.RunError as exc:
         raise InvalidInput(str(exc), monitor.registrations) from None
     return PlanRun(PROJECT, stack, monitor.registrations, exports, frozenset(secret), preview)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,11 +33,6 @@ def plan(stacks: list[StackId], *, manifest: Path | None = None, configs: Config
     outputs: dict[str, StackOutputs] = {}
     runs: list[engine.PlanRun] = []
     for i, stack in enumerate(stacks):
-        # What is alive by now (the SDKs' modules, the stacks planned so far) lives until the plan ends: freeze
-        # it out of the cyclic collector, whose full collections otherwise walk it again and again while the
-        # next stack registers (a third of a prod plan's registration time).
-        gc.collect()
-        gc.freeze()
         if progress:
             progress(stack, i, sum(len(r.resources) for r in runs))
         config, secrets = (configs or {}).get(stack.name, (None, None))

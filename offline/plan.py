@@ -12,6 +12,7 @@ with the validation message and no document written.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None, timings: dict[str, float] | None = None)
         err.print("[bold red]plan failed:[/bold red] invalid input, nothing was planned")
         err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
         return 2
+    # The plan lives until this process ends: keep the cyclic collector from walking it again while the pack
+    # and the reports allocate (the engine already collects nothing while a stack registers).
+    gc.freeze()
     with _phase(timings, "reports"):
         shown = [r for r in runs if r.stack in asked]
         doc = document.build_many(shown, args.stack, environment.stack_info(lay))
