@@ -6,6 +6,7 @@ import pytest
 
 from regions import group_alarms as g
 from regions.cache_facts import NODES_PER_CLUSTER_MAX
+from regions.catalog import AWS_REGIONS
 from regions.cloudwatch_facts import EXPRESSION_CHARACTERS, SERIES_PER_QUERY
 from regions.kafka_facts import BROKERS_PER_CLUSTER
 from regions.loader import load, manifest_path
@@ -35,7 +36,8 @@ def test_thresholds_and_descriptions_come_from_the_manifests_alarms_block(env: s
 
 
 def test_every_query_fits_an_alarms_expression() -> None:
-    longest_name = "prod-apse1-kafka"  # the longest environment and short code the catalog names
+    code = max((r.short_code for r in AWS_REGIONS.values()), key=len)  # the longest the catalog names
+    longest_name = f"prod-{code}-kafka"
     queries = [g.query(g.KAFKA, s, longest_name) for s in g.KAFKA_BROKER_SIGNALS] + \
         [g.query(g.CACHE, s, longest_name) for s in g.CACHE_SIGNALS]
     assert max(len(q) for q in queries) <= EXPRESSION_CHARACTERS
