@@ -1,5 +1,8 @@
 """What pages someone, per data resource: the CloudWatch metrics, aggregations and thresholds.
 
+Cache nodes and MSK brokers are watched a whole group at a time, one Metrics Insights query alarm per signal
+(regions/group_alarms.py); Aurora clusters, MSK's cluster-level signals and NAT gateways by plain metric alarms.
+
 Thresholds come from the manifest's ``alarms`` block; connection alarms are relative to the instance
 class's max_connections, so resizing a database moves its alarm with it.
 """
@@ -10,7 +13,8 @@ from collections.abc import Sequence
 
 import pulumi
 
-from components.alerts import Signal
+from components.alerts import QuerySignal, Signal
+from regions import group_alarms
 from regions.rds_facts import AURORA_MAX_CONNECTIONS
 from regions.schema import Alarms
 
@@ -38,55 +42,32 @@ def aurora(cluster_identifier: str, instance_class: str, t: Alarms) -> list[Sign
     return signals
 
 
-def kafka(cluster_name: str, brokers: int, t: Alarms) -> list[Signal]:
+def kafka(cluster_name: str) -> list[Signal]:
+    """The cluster's own signals; its brokers' are query alarms (``kafka_brokers``)."""
     cluster: dict[str, pulumi.Input[str]] = {"Cluster Name": cluster_name}
-    signals = [
+    return [
         Signal("offline-partitions", "AWS/Kafka", "OfflinePartitionsCount", cluster, "Maximum",
                "GreaterThanThreshold", 0, f"{cluster_name}: partitions without a leader", period=60),
         Signal("active-controller", "AWS/Kafka", "ActiveControllerCount", cluster, "Sum", "LessThanThreshold", 1,
                f"{cluster_name}: no active controller", period=60),
     ]
-    for broker in range(1, brokers + 1):
-        dims: dict[str, pulumi.Input[str]] = {**cluster, "Broker ID": str(broker)}
-        signals += [
-            Signal(f"b{broker}-under-replicated", "AWS/Kafka", "UnderReplicatedPartitions", dims, "Maximum",
-                   "GreaterThanThreshold", 0, f"{cluster_name} broker {broker}: under-replicated partitions",
-                   period=60, evaluation_periods=5),
-            Signal(f"b{broker}-disk", "AWS/Kafka", "KafkaDataLogsDiskUsed", dims, "Maximum", "GreaterThanThreshold",
-                   t.kafka_disk_used_percent,
-                   f"{cluster_name} broker {broker}: data disk above {t.kafka_disk_used_percent}%"),
-        ]
-    return signals
 
 
-def cache_node_ids(replication_group_id: str, shards: int, replicas_per_shard: int) -> list[str]:
-    """ElastiCache names cluster-mode nodes <group>-<shard:04d>-<node:03d>; node 001 starts as the primary."""
-    return [f"{replication_group_id}-{shard:04d}-{node:03d}"
-            for shard in range(1, shards + 1) for node in range(1, replicas_per_shard + 2)]
+def _per_member(source: group_alarms.Source, signals: Sequence[group_alarms.GroupSignal], group: str, member: str,
+                t: Alarms) -> list[QuerySignal]:
+    return [QuerySignal(
+        s.suffix, group_alarms.query(source, s, group), f"{s.metric} per {member}", "GreaterThanThreshold",
+        s.limit(t), f"{group}: {s.describe(t)} on a {member} (one alarm for {source.watched}; the "
+                    f"contributor's {source.member} names the {member})", s.period, s.evaluation_periods)
+        for s in signals]
 
 
-def cache(replication_group_id: str, shards: int, replicas_per_shard: int, t: Alarms) -> list[Signal]:
-    signals: list[Signal] = []
-    for node in cache_node_ids(replication_group_id, shards, replicas_per_shard):
-        dims: dict[str, pulumi.Input[str]] = {"CacheClusterId": node}
-        short = node.removeprefix(f"{replication_group_id}-")
-        signals += [
-            Signal(f"{short}-cpu", "AWS/ElastiCache", "EngineCPUUtilization", dims, "Maximum",
-                   "GreaterThanThreshold", t.cache_engine_cpu_percent,
-                   f"{node}: engine CPU above {t.cache_engine_cpu_percent}%"),
-            Signal(f"{short}-memory", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", dims, "Maximum",
-                   "GreaterThanThreshold", t.cache_memory_percent,
-                   f"{node}: memory above {t.cache_memory_percent}%"),
-            Signal(f"{short}-evictions", "AWS/ElastiCache", "Evictions", dims, "Sum", "GreaterThanThreshold",
-                   t.cache_evictions_per_minute, f"{node}: more than {t.cache_evictions_per_minute} evictions/min",
-                   period=60, evaluation_periods=5),
-            # On every node, not only the replicas of today: a failover makes node 001 a replica, and a primary
-            # reports no lag (missing data is not breaching).
-            Signal(f"{short}-replication-lag", "AWS/ElastiCache", "ReplicationLag", dims, "Maximum",
-                   "GreaterThanThreshold", t.cache_replication_lag_seconds,
-                   f"{node}: more than {t.cache_replication_lag_seconds} s behind its primary", period=60),
-        ]
-    return signals
+def kafka_brokers(cluster_name: str, t: Alarms) -> list[QuerySignal]:
+    return _per_member(group_alarms.KAFKA, group_alarms.KAFKA_BROKER_SIGNALS, cluster_name, "broker", t)
+
+
+def cache(replication_group_id: str, t: Alarms) -> list[QuerySignal]:
+    return _per_member(group_alarms.CACHE, group_alarms.CACHE_SIGNALS, replication_group_id, "node", t)
 
 
 def nat(nat_ids: Sequence[tuple[str, pulumi.Input[str]]]) -> list[Signal]:

@@ -1,7 +1,8 @@
 """Where a region's alarms go: a KMS-encrypted SNS topic, subscribed by the on-call email(s) and endpoint.
 
-Also the alarm builders: one CloudWatch alarm per failure signal of each data resource, each routed to
-the topic of the region the resource lives in (alarms and their topic must share a region).
+Also the alarm builders: one CloudWatch alarm per failure signal of each data resource (of each whole group,
+for the Metrics Insights query alarms), each routed to the topic of the region the resource lives in (alarms
+and their topic must share a region).
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ class Signal:
     evaluation_periods: int = 3
 
 
+def _missing_data(comparison: str) -> str:
+    # Missing data from a resource that reports continuously is itself a failure signal.
+    return "breaching" if comparison.startswith("LessThan") else "notBreaching"
+
+
 def alarm(name: str, alarm_name: str, signal: Signal, topic_arn: pulumi.Input[str],
           opts: pulumi.ResourceOptions) -> aws.cloudwatch.MetricAlarm:
     return aws.cloudwatch.MetricAlarm(
@@ -79,6 +85,32 @@ def alarm(name: str, alarm_name: str, signal: Signal, topic_arn: pulumi.Input[st
         metric_name=signal.metric, dimensions=signal.dimensions, statistic=signal.statistic,
         comparison_operator=signal.comparison, threshold=signal.threshold, period=signal.period,
         evaluation_periods=signal.evaluation_periods, datapoints_to_alarm=signal.evaluation_periods,
-        # Missing data from a resource that reports continuously is itself a failure signal.
-        treat_missing_data="breaching" if signal.comparison.startswith("LessThan") else "notBreaching",
+        treat_missing_data=_missing_data(signal.comparison),
+        alarm_description=signal.description, alarm_actions=[topic_arn], ok_actions=[topic_arn], opts=opts)
+
+
+@dataclass(frozen=True)
+class QuerySignal:
+    """One alarm on a Metrics Insights query over every member of a group; each member is a contributor."""
+
+    suffix: str
+    query: str  # returns one time series per member (regions/group_alarms.py)
+    label: str
+    comparison: str
+    threshold: float
+    description: str
+    period: int
+    evaluation_periods: int
+
+
+def query_alarm(name: str, alarm_name: str, signal: QuerySignal, topic_arn: pulumi.Input[str],
+                opts: pulumi.ResourceOptions) -> aws.cloudwatch.MetricAlarm:
+    """The query carries the period: an alarm on queries sets no namespace, metric, statistic or period."""
+    return aws.cloudwatch.MetricAlarm(
+        f"{name}-{signal.suffix}", name=f"{alarm_name}-{signal.suffix}",
+        metric_queries=[aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id="q1", expression=signal.query, label=signal.label, period=signal.period, return_data=True)],
+        comparison_operator=signal.comparison, threshold=signal.threshold,
+        evaluation_periods=signal.evaluation_periods, datapoints_to_alarm=signal.evaluation_periods,
+        treat_missing_data=_missing_data(signal.comparison),
         alarm_description=signal.description, alarm_actions=[topic_arn], ok_actions=[topic_arn], opts=opts)

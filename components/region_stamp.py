@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import alarm_signals
-from components.alerts import AlertTopic, AlertTopicArgs, alarm
+from components.alerts import AlertTopic, AlertTopicArgs, alarm, query_alarm
 from components.aurora_region import AuroraRegion, AuroraRegionArgs
 from components.controller_identities import ControllerIdentities, ControllerIdentitiesArgs
 from components.database_users import DATABASE_SECRETS
@@ -179,13 +179,14 @@ class RegionStamp(pulumi.ComponentResource):
         args, region = self.args, self.args.context.region
         ident = f"{args.context.environment}-{region.short_code}"
         topic = self.alerts.arn
-        for signal in alarm_signals.kafka(f"{ident}-kafka", region.kafka.brokers, args.alarms):
-            alarm(f"{region.short_code}-kafka", f"{ident}-kafka", signal, topic,
-                  pulumi.ResourceOptions(parent=self.kafka))
-        for signal in alarm_signals.cache(f"{ident}-cache", region.redis.shards, region.redis.replicas_per_shard,
-                                          args.alarms):
-            alarm(f"{region.short_code}-cache", f"{ident}-cache", signal, topic,
-                  pulumi.ResourceOptions(parent=self.cache))
+        kafka_opts = pulumi.ResourceOptions(parent=self.kafka)
+        for signal in alarm_signals.kafka(f"{ident}-kafka"):
+            alarm(f"{region.short_code}-kafka", f"{ident}-kafka", signal, topic, kafka_opts)
+        for query in alarm_signals.kafka_brokers(f"{ident}-kafka", args.alarms):
+            query_alarm(f"{region.short_code}-kafka", f"{ident}-kafka", query, topic, kafka_opts)
+        for query in alarm_signals.cache(f"{ident}-cache", args.alarms):
+            query_alarm(f"{region.short_code}-cache", f"{ident}-cache", query, topic,
+                        pulumi.ResourceOptions(parent=self.cache))
         nats = [(f"nat-{i + 1}", g.id) for i, g in enumerate(self.network.nat_gateways)]
         for signal in alarm_signals.nat(nats):
             alarm(f"{region.short_code}", ident, signal, topic, pulumi.ResourceOptions(parent=self.network))

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from regions import demand
 from regions.cache_facts import ENGINE_VERSIONS, NODES_PER_CLUSTER_MAX, NODES_PER_CLUSTER_QUOTA
 from regions.catalog import AURORA_MAX_REPLICAS, AWS_REGIONS, CLOUDFLARE_REGION_CODES, is_graviton
+from regions.cloudwatch_facts import METRICS_INSIGHTS_ALARMS_PER_REGION
 from regions.eks_versions import EKS_VERSIONS
+from regions.group_alarms import metrics_insights_alarms
 from regions.kafka_facts import (
     BROKERS_PER_CLUSTER,
     KRAFT_VERSIONS,
@@ -52,6 +54,7 @@ def check(manifest: Manifest) -> list[Finding]:
         *_aurora(manifest),
         *_cache(manifest),
         *_streams(manifest),
+        *_alarms(manifest),
         *_edge(manifest),
         *_writers(manifest),
         *_group_readers(manifest),
@@ -308,6 +311,17 @@ def _cache(manifest: Manifest) -> Iterator[Finding]:
         if manifest.protected and redis.replicas_per_shard < 1:
             yield Finding(_at(i, region, "redis.replicas_per_shard"),
                           "prod needs at least 1 replica per shard: a shard without one loses its keys with its node")
+
+
+def _alarms(manifest: Manifest) -> Iterator[Finding]:
+    # The quota counts every Metrics Insights alarm of the account in the region; each environment has its own.
+    alarms = metrics_insights_alarms()
+    for i, region in enumerate(manifest.regions):
+        if alarms > METRICS_INSIGHTS_ALARMS_PER_REGION:
+            yield Finding(_at(i, region, "name"),
+                          f"gets {alarms} Metrics Insights alarms (one per signal of its cache group and MSK "
+                          f"cluster), over CloudWatch's {METRICS_INSIGHTS_ALARMS_PER_REGION} per account and region, "
+                          "a quota that cannot be raised")
 
 
 def _streams(manifest: Manifest) -> Iterator[Finding]:

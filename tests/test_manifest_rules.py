@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from regions import loader, rules
+from regions.group_alarms import metrics_insights_alarms
 from regions.kafka_facts import TOPICS_PER_REPLICATOR
 from tests.manifest_edits import Edit, assert_refused
 from tests.manifest_edits import set_path as _set
@@ -347,3 +348,18 @@ def test_every_problem_is_reported_at_once(raw_manifest: Any, write_manifest: An
     with pytest.raises(loader.ManifestError) as err:
         loader.load(write_manifest(data))
     assert len(str(err.value).splitlines()) == 2
+
+
+def test_metrics_insights_quota_counts_each_regions_query_alarms(
+        monkeypatch: pytest.MonkeyPatch, raw_manifest: Any, write_manifest: Any, tmp_path: Path) -> None:
+    # Six query alarms per region cannot reach the real quota of 200: lower it to reach the rule.
+    alarms = metrics_insights_alarms()
+    monkeypatch.setattr(rules, "METRICS_INSIGHTS_ALARMS_PER_REGION", alarms)
+    assert _lines(tmp_path / "at-quota.yaml", None, raw_manifest, write_manifest) == []
+    monkeypatch.setattr(rules, "METRICS_INSIGHTS_ALARMS_PER_REGION", alarms - 1)
+    path = tmp_path / "over-quota.yaml"
+    regions = [r["name"] for r in raw_manifest("prod")["regions"]]
+    assert _lines(path, None, raw_manifest, write_manifest) == [
+        f"{path}: regions[{i}].name ({name}): gets {alarms} Metrics Insights alarms (one per signal of its cache "
+        f"group and MSK cluster), over CloudWatch's {alarms - 1} per account and region, a quota that cannot be "
+        "raised" for i, name in enumerate(regions)]

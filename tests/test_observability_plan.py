@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from typing import Any
 
 import pytest
 
-from components.alarm_signals import cache_node_ids
 from offline import stack_files
 from program.config import PROJECT
+from regions.cloudwatch_facts import METRICS_INSIGHTS_ALARMS_PER_REGION
+from regions.group_alarms import metrics_insights_alarms
 from regions.loader import load, manifest_path
 from tests.conftest import plan as run_plan
 from tests.plan_helpers import Doc, of_type
@@ -62,35 +64,98 @@ def test_connection_alarm_tracks_max_connections(prod_plan: Doc) -> None:
     assert alarm["inputs"]["threshold"] == 5000 * manifest.alarms.aurora_connections_percent // 100
 
 
-def test_every_msk_cluster_has_partition_disk_and_controller_alarms(plan: Doc) -> None:
+def test_every_msk_cluster_has_its_cluster_level_alarms(plan: Doc) -> None:
     topics, alarms = _topics(plan), _alarms(plan)
     manifest = load(manifest_path(plan["environment"]), plan["environment"])
     for region in manifest.regions:
         name = f"{plan['environment']}-{region.short_code}-kafka"
-        wanted = [f"{name}-offline-partitions", f"{name}-active-controller"] + \
-            [f"{name}-b{b}-{kind}" for b in range(1, region.kafka.brokers + 1) for kind in ("under-replicated", "disk")]
-        for alarm_name in wanted:
+        for alarm_name in (f"{name}-offline-partitions", f"{name}-active-controller"):
             assert alarms[alarm_name]["inputs"]["alarmActions"] == [topics[region.name]], alarm_name
-            assert alarms[alarm_name]["inputs"]["dimensions"]["Cluster Name"] == name
+            assert alarms[alarm_name]["inputs"]["dimensions"] == {"Cluster Name": name}
 
 
-def test_every_cache_node_has_its_alarms(plan: Doc) -> None:
-    topics, alarms = _topics(plan), _alarms(plan)
-    for group in of_type(plan, "aws:elasticache/replicationGroup:ReplicationGroup"):
-        ident = group["inputs"]["replicationGroupId"]
-        nodes = cache_node_ids(ident, group["inputs"]["numNodeGroups"], group["inputs"]["replicasPerNodeGroup"])
-        assert len(nodes) == group["inputs"]["numNodeGroups"] * (1 + group["inputs"]["replicasPerNodeGroup"])
-        for node in nodes:
-            # Lag on node 001 too: it is a replica after a failover; as a primary it reports none (not breaching).
-            for kind in ("cpu", "memory", "evictions", "replication-lag"):
-                alarm = alarms[f"{ident}-{node.removeprefix(ident + '-')}-{kind}"]
-                assert alarm["inputs"]["dimensions"] == {"CacheClusterId": node}
-                assert alarm["inputs"]["alarmActions"] == [topics[group["region"]]]
+# One infra stack per environment: the query alarms are the region stamp's, and each region gets the same set.
+INFRA_STACKS = ["dev-us-east-1", "prod-ap-south-1"]
+
+
+@pytest.fixture(scope="module", params=INFRA_STACKS)
+def infra(request: pytest.FixtureRequest) -> Doc:
+    return run_plan(request.param)
+
+
+def _query_alarms(doc: Doc) -> dict[str, dict[str, Any]]:
+    return {a["inputs"]["name"]: a["inputs"] for a in of_type(doc, "aws:cloudwatch/metricAlarm:MetricAlarm")
+            if "metricQueries" in a["inputs"]}
+
+
+def _region(doc: Doc) -> Any:
+    manifest = load(manifest_path(doc["environment"]), doc["environment"])
+    (region,) = [r for r in manifest.regions if r.name == doc["regions"][0]]
+    return manifest, region
+
+
+def _assert_query_alarm(inputs: dict[str, Any], expression: str, threshold: float, period: int, topic: str) -> None:
+    (query,) = inputs["metricQueries"]
+    assert query["expression"] == expression
+    assert query["period"] == period and query["returnData"] is True
+    assert inputs["threshold"] == threshold and inputs["comparisonOperator"] == "GreaterThanThreshold"
+    # A member that stops reporting (a node removed by a reshard) is not a failure; a query alarm names no metric.
+    assert inputs["treatMissingData"] == "notBreaching"
+    assert not {"namespace", "metricName", "statistic", "dimensions", "period"} & set(inputs)
+    assert inputs["alarmActions"] == [topic] == inputs["okActions"]
+
+
+def test_each_msk_broker_signal_is_one_query_alarm_over_the_clusters_brokers(infra: Doc) -> None:
+    manifest, region = _region(infra)
+    name, t = f"{infra['environment']}-{region.short_code}-kafka", manifest.alarms
+    (cluster,) = of_type(infra, "aws:msk/cluster:Cluster")
+    assert cluster["inputs"]["clusterName"] == name
+    schema = 'FROM SCHEMA("AWS/Kafka", "Cluster Name", "Broker ID") WHERE "Cluster Name" = ' + f"'{name}'"
+    wanted = {"under-replicated": (f'SELECT MAX(UnderReplicatedPartitions) {schema} GROUP BY "Broker ID" '
+                                   "ORDER BY MAX() DESC", 0, 60),
+              "disk": (f'SELECT MAX(KafkaDataLogsDiskUsed) {schema} GROUP BY "Broker ID" ORDER BY MAX() DESC',
+                       t.kafka_disk_used_percent, 300)}
+    alarms = {n: a for n, a in _query_alarms(infra).items() if n.startswith(f"{name}-")}
+    assert sorted(alarms) == sorted(f"{name}-{suffix}" for suffix in wanted)  # one per signal, not per broker
+    for suffix, (expression, threshold, period) in wanted.items():
+        _assert_query_alarm(alarms[f"{name}-{suffix}"], expression, threshold, period, _topics(infra)[region.name])
+
+
+def test_each_cache_signal_is_one_query_alarm_over_the_groups_nodes(infra: Doc) -> None:
+    manifest, region = _region(infra)
+    name, t = f"{infra['environment']}-{region.short_code}-cache", manifest.alarms
+    (group,) = of_type(infra, "aws:elasticache/replicationGroup:ReplicationGroup")
+    assert group["inputs"]["replicationGroupId"] == name
+    # No dimension names the group: every node of the account's region, one series per node (CacheClusterId).
+    schema = 'FROM SCHEMA("AWS/ElastiCache", CacheClusterId, CacheNodeId) GROUP BY CacheClusterId'
+    wanted = {"cpu": ("MAX(EngineCPUUtilization)", "MAX()", t.cache_engine_cpu_percent, 300, 3),
+              "memory": ("MAX(DatabaseMemoryUsagePercentage)", "MAX()", t.cache_memory_percent, 300, 3),
+              "evictions": ("SUM(Evictions)", "SUM()", t.cache_evictions_per_minute, 60, 5),
+              # Lag on every node: node 001 is a replica after a failover; as a primary it reports none.
+              "replication-lag": ("MAX(ReplicationLag)", "MAX()", t.cache_replication_lag_seconds, 60, 3)}
+    alarms = {n: a for n, a in _query_alarms(infra).items() if n.startswith(f"{name}-")}
+    assert sorted(alarms) == sorted(f"{name}-{suffix}" for suffix in wanted)  # one per signal, not per node
+    for suffix, (select, order, threshold, period, periods) in wanted.items():
+        inputs = alarms[f"{name}-{suffix}"]
+        _assert_query_alarm(inputs, f"SELECT {select} {schema} ORDER BY {order} DESC", threshold, period,
+                            _topics(infra)[region.name])
+        assert inputs["evaluationPeriods"] == periods == inputs["datapointsToAlarm"]
+        assert inputs["alarmDescription"].startswith(f"{name}: ")
+
+
+def test_a_regions_query_alarms_stay_within_cloudwatchs_quota(infra: Doc) -> None:
+    """What the manifest rule counts is what the stamp registers, and it fits the quota with room."""
+    alarms = _query_alarms(infra)
+    assert len(alarms) == metrics_insights_alarms() == 6
+    assert len(alarms) <= METRICS_INSIGHTS_ALARMS_PER_REGION
+    # None of the per-node or per-broker alarms of before is left (<group>-0001-001-cpu, <cluster>-b1-disk).
+    names = [a["inputs"]["name"] for a in of_type(infra, "aws:cloudwatch/metricAlarm:MetricAlarm")]
+    assert not [n for n in names if re.search(r"-\d{4}-\d{3}-|-b\d+-", n)]
 
 
 def test_every_nat_gateway_alarms_on_port_allocation_errors(plan: Doc) -> None:
     alarms = [a for a in of_type(plan, "aws:cloudwatch/metricAlarm:MetricAlarm")
-              if a["inputs"]["metricName"] == "ErrorPortAllocation"]
+              if a["inputs"].get("metricName") == "ErrorPortAllocation"]
     nats = {n["outputs"]["id"]: n["region"] for n in of_type(plan, "aws:ec2/natGateway:NatGateway")}
     assert {a["inputs"]["dimensions"]["NatGatewayId"]: a["region"] for a in alarms} == nats
 
