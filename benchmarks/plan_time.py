@@ -63,8 +63,10 @@ def _child_record(stack: str, out: Path) -> None:
 
 
 def _child_plan(stack: str, modules: list[str]) -> dict[str, float]:
-    timings = {"imports": _import_all(modules)}
     from offline import plan
+
+    plan.as_process()  # as `make plan` runs
+    timings = {"imports": _import_all(modules)}
 
     start = time.perf_counter()
     with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
@@ -74,6 +76,9 @@ def _child_plan(stack: str, modules: list[str]) -> dict[str, float]:
 
 
 def _child_floor(modules: list[str], counts: dict[str, int]) -> dict[str, float]:
+    from offline import plan
+
+    plan.as_process()  # the same process as the plan side's
     timings = {"imports": _import_all(modules)}
     import pulumi
 
