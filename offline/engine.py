@@ -166,30 +166,30 @@ class RecordingMonitor(MockMonitor):
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _plain(value: Any) -> bool:
-    """True for data a protobuf Struct holds as it is: scalars, lists, and dicts with string keys."""
+def _plain(value: Any, path: str) -> Any:
+    """``value`` as the SDK's serializer would send it, for the data mocked outputs are made of.
+
+    Scalars, lists and dicts with string keys stay as they are (a secret is already its signature dict); an
+    unknown (a first preview's) becomes the engine's unknown sentinel. Anything else (a resource, an Output)
+    would need the SDK's async serializer, and pumping the event loop from inside the monitor can wait on the
+    very registration being answered: refused by name instead.
+    """
     if isinstance(value, _SCALARS):
-        return True
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+        return value
+    if isinstance(value, pulumi.output.Unknown):
+        return rpc.UNKNOWN
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, f"{path}.{k}") for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return all(_plain(v) for v in value)
-    return False
+        return [_plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(f"the mock engine cannot send {type(value).__name__} back as an output ({path})")
 
 
 def _serialize(state: dict[str, Any]) -> struct_pb2.Struct:
-    """A resource's outputs as the engine sends them back.
-
-    Mocked outputs are plain data (secrets are already wrapped as their signature dicts, unknowns are their
-    sentinel string), which the SDK's async serializer would produce too; only state holding something else
-    (a resource reference) goes through it. That keeps the monitor from pumping the event loop re-entrantly.
-    """
-    if _plain(state):
-        struct = struct_pb2.Struct()
-        struct.update(state)
-        return struct
-    serialized: struct_pb2.Struct = _sync_await(rpc.serialize_properties(state, {}))
-    return serialized
+    """A resource's outputs as the engine sends them back (the SDK's serializer gives the same Struct for them)."""
+    struct = struct_pb2.Struct()
+    struct.update({k: _plain(v, k) for k, v in state.items()})
+    return struct
 
 
 class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):

@@ -78,7 +78,8 @@ STATES = {
     "plain": {"arn": "arn:aws:kms:us-east-1:123456789012:key/k", "rotation": True, "days": 7, "ratio": 0.5,
               "tags": {"team": "platform"}, "subnets": ["a", "b"], "nested": [{"x": None}], "empty": {}},
     "secret": {"result": rpc.wrap_rpc_secret("hunter2"), "length": 24},
-    "unknown": {"id": rpc.UNKNOWN, "list": [rpc.UNKNOWN]},
+    "unknown": {"id": rpc.UNKNOWN, "list": [rpc.UNKNOWN], "vpcId": pulumi.output.UNKNOWN,
+                "keepers": {"rotation": pulumi.output.UNKNOWN}},
 }
 
 
@@ -87,11 +88,9 @@ def test_outputs_are_sent_back_as_the_sdks_serializer_sends_them(state: dict) ->
     assert engine._serialize(state) == _sync_await(rpc.serialize_properties(state, {}))
 
 
-def test_state_that_is_not_plain_data_goes_through_the_sdks_serializer() -> None:
-    class Opaque:
-        pass
-
-    assert engine._plain(STATES["plain"])
-    assert not engine._plain({"ref": Opaque()})
-    assert not engine._plain({1: "non-string key"})
-    assert not engine._plain({"deep": [{"ref": Opaque()}]})
+@pytest.mark.parametrize("state", [{"ref": object()}, {"deep": [{"ref": object()}]}, {"keys": {1: "a"}}],
+                         ids=["object", "nested", "non-string key"])
+def test_an_output_that_is_not_data_is_refused_by_its_path(state: dict) -> None:
+    path = {"ref": "ref", "deep": r"deep\[0\]\.ref", "keys": "keys"}[next(iter(state))]
+    with pytest.raises(TypeError, match=f"cannot send .* back as an output \\({path}\\)"):
+        engine._serialize(state)
