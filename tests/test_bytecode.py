@@ -23,7 +23,8 @@ def _usable(source: Path) -> bool:
     """True when the interpreter would load ``source``'s cached bytecode instead of compiling it."""
     cached = Path(importlib.util.cache_from_source(str(source)))
     try:
-        header = cached.read_bytes()[:16]
+        with cached.open("rb") as pyc:  # the header only: pulumi_aws's bytecode is hundreds of megabytes
+            header = pyc.read(16)
     except OSError:
         return False
     if header[:4] != importlib.util.MAGIC_NUMBER:
