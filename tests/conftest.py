@@ -1,19 +1,24 @@
 """Shared fixtures: manifests as editable data, and plan documents of the real program on the mock engine.
 
-Every run of the program on the mock engine is made once per test process for the same inputs (the stack, the
+Every run of the program on the mock engine is made once per test run for the same inputs (the stack, the
 manifest's text, the stack config, the outputs of the stacks it reads, preview or not) and handed out as a copy:
 the whole-environment plans that the fixtures, `make plan` tests and first-preview tests need are shared
-instead of replanned, and a test that edits an input gets a run of its own.
+instead of replanned, and a test that edits an input gets a run of its own. Under pytest-xdist the workers
+share them through the session's temporary directory: the first worker to need a run makes it while the
+other waits on its lock, instead of both planning prod.
 """
 
 from __future__ import annotations
 
 import copy
+import fcntl
 import hashlib
 import json
 import os
+import pickle
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +76,33 @@ def dev_plan() -> dict[str, Any]:
 
 _run_program = engine.run
 _RUNS: dict[str, engine.PlanRun] = {}
+_SHARED_DIR: list[Path] = []  # the directory the xdist workers of this run share (none without xdist)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_once(key: str, make: Callable[[], engine.PlanRun]) -> engine.PlanRun:
+    """``make()``'s run, made by whichever worker of this test run needs it first."""
+    if not _SHARED_DIR:
+        return make()
+    stored = _SHARED_DIR[0] / f"{key}.pickle"
+    with _locked(stored.with_suffix(".lock")):
+        if stored.exists():
+            run: engine.PlanRun = pickle.loads(stored.read_bytes())
+            return run
+        run = make()
+        partial = stored.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps(run))
+        partial.replace(stored)
+        return run
 
 
 def _fingerprint(stack: str, manifest: Path | None, config: dict[str, str], secret_keys: list[str],
@@ -93,13 +125,18 @@ def _shared_run(stack: str, program: Callable[[], object] | None = None, *, mani
         config, secret_keys = stack_files.read(stack)
     key = _fingerprint(stack, manifest, config, secret_keys or [], stack_outputs, preview)
     if key not in _RUNS:  # bad input raises and is not kept
-        _RUNS[key] = _run_program(stack, manifest=manifest, config=config, secret_keys=secret_keys,
-                                  stack_outputs=stack_outputs, preview=preview)
+        _RUNS[key] = _run_once(key, lambda: _run_program(
+            stack, manifest=manifest, config=config, secret_keys=secret_keys, stack_outputs=stack_outputs,
+            preview=preview))
     return copy.deepcopy(_RUNS[key])
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _share_program_runs() -> Iterator[None]:
+def _share_program_runs(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[None]:
+    if worker_id != "master":  # an xdist worker: its basetemp's parent is the run's, shared by all workers
+        shared = tmp_path_factory.getbasetemp().parent / "program-runs"
+        shared.mkdir(exist_ok=True)
+        _SHARED_DIR.append(shared)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(engine, "run", _shared_run)
         yield
