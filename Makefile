@@ -25,13 +25,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -q -o Dpkg::Use-Pty=0
 SERVER_PACKAGES := postgresql pgbouncer redis-server
 
-.PHONY: plan test lint bench bench-suite bench-capacity docs diff urn-snapshot servers clean stacks
+.PHONY: plan test lint bench bench-suite bench-capacity docs diff urn-snapshot servers clean stacks venv
 
 plan: $(STAMP) ## Offline plan of STACK: an environment (default prod: all its stacks) or one stack; JSON=path writes the document; PREVIEW=1 as a first preview
 	$(RUN) -m offline.plan --stack $(STACK) $(if $(JSON),--json $(JSON)) $(if $(MANIFEST),--manifest $(MANIFEST)) $(if $(PREVIEW),--preview)
 
 test: $(STAMP) servers ## The whole suite: the mock engine, plus real PostgreSQL and PgBouncer on loopback
 	$(RUN) -m pytest -n $(TEST_WORKERS)
+
+venv: $(STAMP) ## The virtual environment from uv.lock, byte-compiled (every other target builds it when missing)
 
 servers: ## PostgreSQL, PgBouncer and Redis (with redis-benchmark) from Debian's packages, installed when missing
 	@if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ] \

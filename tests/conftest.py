@@ -141,3 +141,4 @@ def _share_program_runs(tmp_path_factory: pytest.TempPathFactory, worker_id: str
         patch.setattr(engine, "run", _shared_run)
         yield
 
+
