@@ -9,6 +9,11 @@ Each side is a fresh process, as `make plan` is, and the two alternate round by 
   stack), reports (the document and the tables).
 - SDK floor: the same imports, then the same number of registrations of a trivial custom resource (no inputs,
   no program) in as many engine runs as the environment has stacks, on the same recording monitor and mocks.
+- Replay (for the split, not the target): the same imports, then every planned registration again, stack by
+  stack, through the SDK class of its type (pulumi_aws.cloudwatch.MetricAlarm for
+  aws:cloudwatch/metricAlarm:MetricAlarm) with its recorded inputs as literals: no program, no Output between
+  resources. What the SDK costs for these registrations themselves; plan - replay is what the program adds.
+  Components, StackReferences, providers and the few inputs a class refuses go through the generic classes.
 
 plan / floor is the target (<= 1.3 for prod). Registration alone against the floor's registration is shown too:
 that is what the SDK's real resource classes (an Output per property) cost beyond a trivial one.
@@ -23,6 +28,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -31,6 +37,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 1.3
@@ -55,11 +62,14 @@ def _child_record(stack: str, out: Path) -> None:
         plan.main(["--stack", stack, "--json", str(document)])
         resources = json.loads(document.read_text())["resources"]
     counts: dict[str, int] = {}
+    replay: dict[str, list[list[Any]]] = {}
     for resource in resources:
         counts[resource["stack"]] = counts.get(resource["stack"], 0) + 1
+        replay.setdefault(resource["stack"], []).append(
+            [resource["type"], resource["name"], resource["custom"], resource["inputs"]])
     # In the order they were loaded: the SDK patches asyncio at import, which another order breaks.
     modules = [name for name in sys.modules if name != "__main__" and not name.startswith("benchmarks")]
-    out.write_text(json.dumps({"modules": modules, "counts": counts}))
+    out.write_text(json.dumps({"modules": modules, "counts": counts, "replay": replay}))
 
 
 def _child_plan(stack: str, modules: list[str]) -> dict[str, float]:
@@ -101,6 +111,65 @@ def _child_floor(modules: list[str], counts: dict[str, int]) -> dict[str, float]
     return timings
 
 
+_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes", "random": "pulumi_random",
+             "cloudflare": "pulumi_cloudflare", "tls": "pulumi_tls", "kafka": "pulumi_kafka",
+             "time": "pulumiverse_time"}
+
+
+def _sdk_class(type_token: str) -> Any:
+    """The SDK class registering ``type_token`` (package:module/name:Class), or None."""
+    package, module, cls = type_token.split(":")
+    if package not in _PACKAGES:
+        return None
+    path = [p for p in module.split("/")[:-1] if p != "index"]
+    try:
+        return getattr(importlib.import_module(".".join([_PACKAGES[package], *path])), cls)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _child_replay(modules: list[str], replay: dict[str, list[list[Any]]]) -> dict[str, float]:
+    from offline import plan
+
+    plan.as_process()
+    timings = {"imports": _import_all(modules)}
+    import pulumi
+
+    from offline import engine
+
+    generic = [0]
+
+    def register(type_: str, name: str, custom: bool, inputs: dict[str, Any]) -> None:
+        cls = _sdk_class(type_) if custom and not type_.startswith("pulumi:") else None
+        if cls is not None:
+            try:
+                cls(name, **{_snake(k): v for k, v in inputs.items()})
+                return
+            except TypeError:  # an input name the class does not take as a keyword (a few renamed ones)
+                pass
+        generic[0] += 1
+        if type_.startswith("pulumi:"):
+            type_ = "bench:index:Replayed"  # no stack to read, no provider plugin to load
+        (pulumi.CustomResource if custom else pulumi.ComponentResource)(type_, name, inputs)
+
+    def registering(entries: list[list[Any]]) -> Callable[[], None]:
+        def program() -> None:
+            for i, (type_, name, custom, inputs) in enumerate(entries):
+                register(type_, f"{name}-{i}", custom, inputs)
+        return program
+
+    start = time.perf_counter()
+    for stack_name, entries in replay.items():
+        engine.run(stack_name, program=registering(entries), config={"aws:region": "us-east-1"})
+    timings["registration"] = time.perf_counter() - start
+    timings["generic"] = float(generic[0])
+    return timings
+
+
 def _spawn(*args: str) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", __file__, *args],
@@ -115,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default="prod", help="an environment (every stack of it)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--child", choices=["record", "plan", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["record", "plan", "floor", "replay"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -127,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         data = json.loads(args.data.read_text())
         result = (_child_plan(args.stack, data["modules"]) if args.child == "plan"
-                  else _child_floor(data["modules"], data["counts"]))
+                  else _child_floor(data["modules"], data["counts"]) if args.child == "floor"
+                  else _child_replay(data["modules"], data["replay"]))
         print(json.dumps(result))
         return 0
 
@@ -139,31 +209,37 @@ def main(argv: list[str] | None = None) -> int:
         _spawn("--child", "record", "--stack", args.stack, "--data", str(data_path))
         data = json.loads(data_path.read_text())
         count = sum(data["counts"].values())
-        runs: dict[str, list[dict[str, float]]] = {"plan": [], "floor": []}
+        runs: dict[str, list[dict[str, float]]] = {"plan": [], "floor": [], "replay": []}
         for _ in range(args.rounds):
-            for side in ("plan", "floor"):
+            for side in ("plan", "floor", "replay"):
                 runs[side].append(_spawn("--child", side, "--stack", args.stack, "--data", str(data_path)))
 
     def median(side: str, phase: str) -> float:
         return statistics.median(r.get(phase, 0.0) for r in runs[side])
 
-    totals = {side: statistics.median(sum(r.values()) for r in runs[side]) for side in runs}
+    phases = (*PHASES, "other")
+    totals = {side: statistics.median(sum(v for k, v in r.items() if k in phases) for r in runs[side])
+              for side in runs}
     table = Table(title=f"make plan of {args.stack} ({len(data['counts'])} stacks, {count} registrations, one "
                         f"process) against the SDK floor: medians of {args.rounds} alternating rounds",
                   title_justify="left")
-    for column in ("phase", "plan s", "SDK floor s", "plan / floor"):
+    for column in ("phase", "plan s", "SDK floor s", "plan / floor", "replay s", "plan / replay"):
         table.add_column(column, justify="left" if column == "phase" else "right")
     for phase in (*PHASES, "other"):
-        plan_s, floor_s = median("plan", phase), median("floor", phase)
+        plan_s, floor_s, replay_s = median("plan", phase), median("floor", phase), median("replay", phase)
         table.add_row(phase, f"{plan_s:.2f}", f"{floor_s:.2f}" if floor_s else "-",
-                      f"{plan_s / floor_s:.2f}x" if floor_s else "")
+                      f"{plan_s / floor_s:.2f}x" if floor_s else "", f"{replay_s:.2f}" if replay_s else "-",
+                      f"{plan_s / replay_s:.2f}x" if replay_s else "")
     ratio = totals["plan"] / totals["floor"]
-    table.add_row("total", f"{totals['plan']:.2f}", f"{totals['floor']:.2f}", f"{ratio:.2f}x")
+    table.add_row("total", f"{totals['plan']:.2f}", f"{totals['floor']:.2f}", f"{ratio:.2f}x",
+                  f"{totals['replay']:.2f}", f"{totals['plan'] / totals['replay']:.2f}x")
     console = Console()
     console.print(table)
     console.print(f"plan / SDK floor: [bold]{ratio:.2f}x[/bold] (target <= {TARGET:.2f}x); "
                   f"{1000 * median('plan', 'registration') / count:.2f} ms per registration against "
-                  f"{1000 * median('floor', 'registration') / count:.2f} ms for a trivial one")
+                  f"{1000 * median('floor', 'registration') / count:.2f} ms for a trivial one and "
+                  f"{1000 * median('replay', 'registration') / count:.2f} ms replayed through its SDK class with "
+                  f"literal inputs ({median('replay', 'generic'):.0f} of them through the generic classes)")
     return 0
 
 
