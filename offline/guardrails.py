@@ -111,14 +111,33 @@ def provider_of(document: Mapping[str, Any]) -> Any:
     return provider
 
 
-def stack_view(document: Mapping[str, Any], resources: list[Mapping[str, Any]] | None = None) -> list[PolicyResource]:
+# Plan entries that are never edited (id -> the entry, and its props proxy once built): a view reuses their proxy.
+Proxies = dict[int, tuple[Mapping[str, Any], Any]]
+
+
+def _props(resource: Mapping[str, Any], proxies: Proxies | None) -> Any:
+    hit = (proxies or {}).get(id(resource))
+    if hit is None or hit[0] is not resource:  # not an entry known never to change: built afresh
+        return unknown_checking_proxy({**resource["inputs"], **resource["outputs"]})
+    if hit[1] is None:
+        hit = proxies[id(resource)] = (resource, unknown_checking_proxy({**resource["inputs"], **resource["outputs"]}))  # type: ignore[index]
+    return hit[1]
+
+
+def stack_view(document: Mapping[str, Any], resources: list[Mapping[str, Any]] | None = None,
+               proxies: Proxies | None = None) -> list[PolicyResource]:
     """The resources as the policy server hands them to stack rules: inputs and outputs merged, with the
-    stack's resources each depends on (per input property too)."""
+    stack's resources each depends on (per input property too).
+
+    ``proxies`` names entries that never change (a test session's shared plans, which tests view again and
+    again with one edited copy of an entry each): their props proxies are built once."""
+    if document.get("preview"):
+        proxies = None  # a preview's entries are prepared afresh for each view
     document = _prepared(document)
     resources = custom_resources(document) if resources is None else resources
     provider = provider_of(document)
-    view = [PolicyResource(r["type"], unknown_checking_proxy({**r["inputs"], **r["outputs"]}), r["urn"], r["name"],
-                           _options(r), provider(r), None, [], {}) for r in resources]
+    view = [PolicyResource(r["type"], _props(r, proxies), r["urn"], r["name"], _options(r), provider(r), None, [],
+                           {}) for r in resources]
     in_stack = {v.urn: v for v in view}
     for v, r in zip(view, resources, strict=True):
         v.dependencies = [in_stack[u] for u in r["dependencies"] if u in in_stack]

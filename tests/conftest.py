@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -64,18 +65,30 @@ def plan(name: str, **kwargs: Any) -> dict[str, Any]:
     return environment.document_of(name, **kwargs)
 
 
+def _shared(doc: dict[str, Any]) -> dict[str, Any]:
+    from tests.policies.harness import never_edited
+
+    never_edited(doc)
+    # It lives as long as the session (as do the runs it was made of): out of the cyclic collector's sight, so
+    # full collections stop walking it again for every test.
+    gc.collect()
+    gc.freeze()
+    return doc
+
+
 @pytest.fixture(scope="session")
 def prod_plan() -> dict[str, Any]:
-    return plan("prod")
+    """Shared by every test of the session: edit a copy (copy.deepcopy, or the Plan views of the pack tests)."""
+    return _shared(plan("prod"))
 
 
 @pytest.fixture(scope="session")
 def dev_plan() -> dict[str, Any]:
-    return plan("dev")
+    return _shared(plan("dev"))
 
 
 _run_program = engine.run
-_RUNS: dict[str, engine.PlanRun] = {}
+_RUNS: dict[str, bytes] = {}  # pickled: each caller gets its own copy, a few times faster than deepcopy
 _SHARED_DIR: list[Path] = []  # the directory the xdist workers of this run share (none without xdist)
 
 
@@ -89,18 +102,17 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run_once(key: str, make: Callable[[], engine.PlanRun]) -> engine.PlanRun:
-    """``make()``'s run, made by whichever worker of this test run needs it first."""
+def _run_once(key: str, make: Callable[[], engine.PlanRun]) -> bytes:
+    """``make()``'s run, pickled, made by whichever worker of this test run needs it first."""
     if not _SHARED_DIR:
-        return make()
+        return pickle.dumps(make())
     stored = _SHARED_DIR[0] / f"{key}.pickle"
     with _locked(stored.with_suffix(".lock")):
         if stored.exists():
-            run: engine.PlanRun = pickle.loads(stored.read_bytes())
-            return run
-        run = make()
+            return stored.read_bytes()
+        run = pickle.dumps(make())
         partial = stored.with_suffix(".partial")
-        partial.write_bytes(pickle.dumps(run))
+        partial.write_bytes(run)
         partial.replace(stored)
         return run
 
@@ -128,12 +140,13 @@ def _shared_run(stack: str, program: Callable[[], object] | None = None, *, mani
         _RUNS[key] = _run_once(key, lambda: _run_program(
             stack, manifest=manifest, config=config, secret_keys=secret_keys, stack_outputs=stack_outputs,
             preview=preview))
-    return copy.deepcopy(_RUNS[key])
+    run: engine.PlanRun = pickle.loads(_RUNS[key])
+    return run
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _share_program_runs(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[None]:
-    if worker_id != "master":  # an xdist worker: its basetemp's parent is the run's, shared by all workers
+def _share_program_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # an xdist worker: its basetemp's parent is shared by all workers
         shared = tmp_path_factory.getbasetemp().parent / "program-runs"
         shared.mkdir(exist_ok=True)
         _SHARED_DIR.append(shared)

@@ -20,7 +20,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from guardrails.core import ResourceRule, StackRule
-from offline.guardrails import stack_view
+from offline.guardrails import Proxies, stack_view
 from tests import nested
 
 
@@ -69,10 +69,20 @@ def stack_violations(rule: StackRule, resources: Sequence[PolicyResource],
     return found
 
 
+_PROXIES: Proxies = {}
+
+
+def never_edited(doc: Mapping[str, Any]) -> None:
+    """Mark a session-shared plan's entries as never edited in place (tests edit copies of them), so that
+    every view of a document sharing them builds their props proxies once."""
+    _PROXIES.update({id(r): (r, None) for r in doc["resources"]})
+
+
 def plan_resources(doc: Mapping[str, Any]) -> list[PolicyResource]:
     """Every custom resource of a plan document as a stack policy receives it: the adapter `make plan` uses
-    (offline/guardrails.py), so outputs merged into props and the engine's dependencies included."""
-    return stack_view(doc)
+    (offline/guardrails.py), so outputs merged into props and the engine's dependencies included. The shared
+    plans' entries (`never_edited`) have their props proxies built once."""
+    return stack_view(doc, proxies=_PROXIES)
 
 
 def without(props: Mapping[str, Any], path: str) -> dict[str, Any]:
