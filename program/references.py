@@ -16,11 +16,14 @@ from regions.stacks import StackId
 
 
 class Stacks:
-    """The StackReferences of one program run, made on first use and shared."""
+    """The StackReferences of one program run, made on first use and shared, and each output read once."""
 
     def __init__(self, allowed: list[StackId]) -> None:
         self._allowed = set(allowed)  # what regions/stacks.py says this stack reads: nothing else
         self._refs: dict[StackId, pulumi.StackReference] = {}
+        # One Output per (stack, key): the SDK lifts an output's whole value into Outputs on every read, and the
+        # layers read the same outputs (a region's sites, every group's endpoints) again and again.
+        self._outputs: dict[tuple[StackId, str], pulumi.Output[Any]] = {}
 
     def _ref(self, stack: StackId) -> pulumi.StackReference:
         if stack not in self._allowed:
@@ -37,7 +40,9 @@ class Stacks:
                 raise pulumi.RunError(f"stack {stack.name} has no output {key!r}: deploy it first (the order is in "
                                       "docs/stacks.md), or run its `pulumi up` with the current program")
             return value
-        return self._ref(stack).get_output(key).apply(present)
+        if (stack, key) not in self._outputs:
+            self._outputs[stack, key] = self._ref(stack).get_output(key).apply(present)
+        return self._outputs[stack, key]
 
     def regional(self, stack: StackId, key: str) -> pulumi.Output[Any]:
         """``outputs[key][region]`` of a regional stack (outputs are keyed by region, as `make verify` reads)."""

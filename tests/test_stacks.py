@@ -209,6 +209,29 @@ def test_a_stack_not_among_the_reads_cannot_be_referenced() -> None:
         stacks.output(StackId("dev", "global"), "databaseLogins")
 
 
+def test_each_output_of_a_stack_is_read_once_per_run() -> None:
+    from offline import engine
+    from offline.mocks import StackOutputs
+    from program.references import Stacks
+
+    infra, other = StackId("dev", "infra", "us-east-1"), StackId("dev", "infra", "eu-west-1")
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        stacks = Stacks([infra, other])
+        seen["same"] = stacks.output(infra, "auroraSites") is stacks.output(infra, "auroraSites")
+        seen["keys"] = stacks.output(infra, "auroraSites") is stacks.output(infra, "networks")
+        seen["stacks"] = stacks.output(infra, "networks") is stacks.output(other, "networks")
+        stacks.regional(infra, "networks")
+        stacks.item(infra, "auroraSites", "us-east-1")
+
+    run = engine.run("dev-us-east-1-cluster", program=program, stack_outputs={
+        s.name: StackOutputs({"auroraSites": {"us-east-1": {}}, "networks": {"us-east-1": {}}}) for s in (infra, other)})
+    assert seen == {"same": True, "keys": False, "stacks": False}
+    refs = [r for r in run.resources if r.type == "pulumi:pulumi:StackReference"]
+    assert sorted(r.name for r in refs) == sorted(f"organization/global-platform/{s.name}" for s in (infra, other))
+
+
 def test_stack_references_name_the_organization_project_and_stack(dev_plan: Doc) -> None:
     names = {r["inputs"]["name"] for r in dev_plan["resources"] if r["type"] == "pulumi:pulumi:StackReference"}
     assert "organization/global-platform/dev-global" in names
