@@ -225,8 +225,9 @@ def test_each_output_of_a_stack_is_read_once_per_run() -> None:
         stacks.regional(infra, "networks")
         stacks.item(infra, "auroraSites", "us-east-1")
 
-    run = engine.run("dev-us-east-1-cluster", program=program, stack_outputs={
-        s.name: StackOutputs({"auroraSites": {"us-east-1": {}}, "networks": {"us-east-1": {}}}) for s in (infra, other)})
+    exported: dict[str, Any] = {"auroraSites": {"us-east-1": {}}, "networks": {"us-east-1": {}}}
+    run = engine.run("dev-us-east-1-cluster", program=program,
+                     stack_outputs={s.name: StackOutputs(exported) for s in (infra, other)})
     assert seen == {"same": True, "keys": False, "stacks": False}
     refs = [r for r in run.resources if r.type == "pulumi:pulumi:StackReference"]
     assert sorted(r.name for r in refs) == sorted(f"organization/global-platform/{s.name}" for s in (infra, other))
