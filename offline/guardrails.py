@@ -116,12 +116,14 @@ Proxies = dict[int, tuple[Mapping[str, Any], Any]]
 
 
 def _props(resource: Mapping[str, Any], proxies: Proxies | None) -> Any:
-    hit = (proxies or {}).get(id(resource))
-    if hit is None or hit[0] is not resource:  # not an entry known never to change: built afresh
+    """The resource's inputs and outputs merged, as the policy SDK's proxy; built once for a never-edited entry."""
+    entry, proxy = (proxies or {}).get(id(resource), (None, None))
+    if entry is not resource:  # not a never-edited entry (or another object under a reused id)
         return unknown_checking_proxy({**resource["inputs"], **resource["outputs"]})
-    if hit[1] is None:
-        hit = proxies[id(resource)] = (resource, unknown_checking_proxy({**resource["inputs"], **resource["outputs"]}))  # type: ignore[index]
-    return hit[1]
+    if proxy is None:
+        proxy = unknown_checking_proxy({**resource["inputs"], **resource["outputs"]})
+        proxies[id(resource)] = (resource, proxy)  # type: ignore[index]  # entry found: proxies is not None
+    return proxy
 
 
 def stack_view(document: Mapping[str, Any], resources: list[Mapping[str, Any]] | None = None,
@@ -130,9 +132,8 @@ def stack_view(document: Mapping[str, Any], resources: list[Mapping[str, Any]] |
     stack's resources each depends on (per input property too).
 
     ``proxies`` names entries that never change (a test session's shared plans, which tests view again and
-    again with one edited copy of an entry each): their props proxies are built once."""
-    if document.get("preview"):
-        proxies = None  # a preview's entries are prepared afresh for each view
+    again with one edited copy of an entry each): their props proxies are built once. A preview's entries are
+    prepared afresh for each view, so none of them is among those."""
     document = _prepared(document)
     resources = custom_resources(document) if resources is None else resources
     provider = provider_of(document)

@@ -157,5 +157,3 @@ def _share_program_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(engine, "run", _shared_run)
         yield
-
-
