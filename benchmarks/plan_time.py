@@ -72,11 +72,27 @@ def _child_record(stack: str, out: Path) -> None:
     out.write_text(json.dumps({"modules": modules, "counts": counts, "replay": replay}))
 
 
-def _child_plan(stack: str, modules: list[str]) -> dict[str, float]:
+def _started(modules: list[str]) -> dict[str, float]:
+    """Every side's process: `make plan`'s process policy, then the same imports, timed."""
     from offline import plan
 
-    plan.as_process()  # as `make plan` runs
-    timings = {"imports": _import_all(modules)}
+    plan.as_process()
+    return {"imports": _import_all(modules)}
+
+
+def _registered(programs: dict[str, Callable[[], None]], config: dict[str, str] | None = None) -> float:
+    """Seconds to run each stack's program on the engine, in order."""
+    from offline import engine
+
+    start = time.perf_counter()
+    for stack_name, program in programs.items():
+        engine.run(stack_name, program=program, config=config)
+    return time.perf_counter() - start
+
+
+def _child_plan(stack: str, modules: list[str]) -> dict[str, float]:
+    timings = _started(modules)
+    from offline import plan
 
     start = time.perf_counter()
     with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
@@ -86,13 +102,8 @@ def _child_plan(stack: str, modules: list[str]) -> dict[str, float]:
 
 
 def _child_floor(modules: list[str], counts: dict[str, int]) -> dict[str, float]:
-    from offline import plan
-
-    plan.as_process()  # the same process as the plan side's
-    timings = {"imports": _import_all(modules)}
+    timings = _started(modules)
     import pulumi
-
-    from offline import engine
 
     class Trivial(pulumi.CustomResource):
         def __init__(self, name: str) -> None:
@@ -104,10 +115,7 @@ def _child_floor(modules: list[str], counts: dict[str, int]) -> dict[str, float]
                 Trivial(f"r{i}")
         return program
 
-    start = time.perf_counter()
-    for stack_name, count in counts.items():
-        engine.run(stack_name, program=registering(count))
-    timings["registration"] = time.perf_counter() - start
+    timings["registration"] = _registered({name: registering(count) for name, count in counts.items()})
     return timings
 
 
@@ -133,13 +141,8 @@ def _snake(name: str) -> str:
 
 
 def _child_replay(modules: list[str], replay: dict[str, list[list[Any]]]) -> dict[str, float]:
-    from offline import plan
-
-    plan.as_process()
-    timings = {"imports": _import_all(modules)}
+    timings = _started(modules)
     import pulumi
-
-    from offline import engine
 
     generic = [0]
 
@@ -162,10 +165,8 @@ def _child_replay(modules: list[str], replay: dict[str, list[list[Any]]]) -> dic
                 register(type_, f"{name}-{i}", custom, inputs)
         return program
 
-    start = time.perf_counter()
-    for stack_name, entries in replay.items():
-        engine.run(stack_name, program=registering(entries), config={"aws:region": "us-east-1"})
-    timings["registration"] = time.perf_counter() - start
+    timings["registration"] = _registered({name: registering(entries) for name, entries in replay.items()},
+                                          config={"aws:region": "us-east-1"})
     timings["generic"] = float(generic[0])
     return timings
 
