@@ -262,6 +262,7 @@ def test_make_plan_preview_of_a_replicas_stack_passes_the_pack(tmp_path: Any) ->
     assert {v["scope"] for v in doc["policyViolations"]} <= {"dev-us-east-1-replicas"}  # its own run only
 
 
+@pytest.mark.first_preview("prod")
 def test_the_first_preview_of_every_prod_stack_passes_the_pack(tmp_path: Any) -> None:
     """`make plan PREVIEW=1`: each stack as its first `pulumi preview` sees it, the pack as its own run applies it."""
     import json
