@@ -1,7 +1,8 @@
 """`make bench`: `make plan` of every stack of an environment against the SDK's own floor, measured in one run.
 
-Each side is a fresh process, as `make plan` is, and the two alternate round by round so that machine noise
-(a shared two-core machine) hits both alike; medians are compared, as a ratio within the one run.
+Each side is a fresh process, as `make plan` is, and the three alternate round by round, each round starting
+with the next side, so that machine noise (a shared two-core machine) and going first hit all alike; medians are
+compared, as ratios within the one run.
 
 - plan: the same imports (every module a plan loads, imported first so that the phases below hold no import),
   then `offline.plan.main` for the environment, split into its phases: registration (every stack on the mock
@@ -10,10 +11,12 @@ Each side is a fresh process, as `make plan` is, and the two alternate round by 
 - SDK floor: the same imports, then the same number of registrations of a trivial custom resource (no inputs,
   no program) in as many engine runs as the environment has stacks, on the same recording monitor and mocks.
 - Replay (for the split, not the target): the same imports, then every planned registration again, stack by
-  stack, through the SDK class of its type (pulumi_aws.cloudwatch.MetricAlarm for
-  aws:cloudwatch/metricAlarm:MetricAlarm) with its recorded inputs as literals: no program, no Output between
-  resources. What the SDK costs for these registrations themselves; plan - replay is what the program adds.
-  Components, StackReferences, providers and the few inputs a class refuses go through the generic classes.
+  stack, in the planned order, through the SDK class of its type (pulumi_aws.cloudwatch.MetricAlarm for
+  aws:cloudwatch/metricAlarm:MetricAlarm, pulumi_aws.Provider for a provider, apiextensions.CustomResource for
+  a CRD's kind) with its recorded inputs as literals and its recorded graph: the replayed parent, provider and
+  dependencies, protect, ignore_changes and aliases. No program, and no Output passed between resources: what
+  the SDK costs for this resource graph itself; plan - replay is what the program adds. Components and
+  StackReferences go through the generic classes.
 
 plan / floor is the target (<= 1.3 for prod). Registration alone against the floor's registration is shown too:
 that is what the SDK's real resource classes (an Output per property) cost beyond a trivial one.
@@ -65,8 +68,10 @@ def _child_record(stack: str, out: Path) -> None:
     replay: dict[str, list[list[Any]]] = {}
     for resource in resources:
         counts[resource["stack"]] = counts.get(resource["stack"], 0) + 1
+        graph = {key: resource[key] for key in ("urn", "parent", "provider", "dependencies", "protect",
+                                                 "ignoreChanges", "aliases")}
         replay.setdefault(resource["stack"], []).append(
-            [resource["type"], resource["name"], resource["custom"], resource["inputs"]])
+            [resource["type"], resource["name"], resource["custom"], resource["inputs"], graph])
     # In the order they were loaded: the SDK patches asyncio at import, which another order breaks.
     modules = [name for name in sys.modules if name != "__main__" and not name.startswith("benchmarks")]
     out.write_text(json.dumps({"modules": modules, "counts": counts, "replay": replay}))
@@ -129,7 +134,11 @@ def _sdk_class(type_token: str) -> Any:
     package, module, cls = type_token.split(":")
     if package not in _PACKAGES:
         return None
-    path = [p for p in module.split("/")[:-1] if p != "index"]
+    if package == "kubernetes":  # group/version: networking.k8s.io/v1 is pulumi_kubernetes.networking.v1
+        group, version = module.split("/")
+        path = [group.split(".")[0], version]
+    else:  # module/file: cloudwatch/metricAlarm is pulumi_aws.cloudwatch
+        path = [p for p in module.split("/")[:-1] if p != "index"]
     try:
         return getattr(importlib.import_module(".".join([_PACKAGES[package], *path])), cls)
     except (ImportError, AttributeError):
@@ -140,29 +149,57 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _replay_class(type_token: str, custom: bool) -> Any:
+    """The SDK class a planned registration of ``type_token`` goes through in the replay, or None (generic)."""
+    if type_token.startswith("pulumi:providers:"):
+        package = _PACKAGES.get(type_token.removeprefix("pulumi:providers:"))
+        return getattr(importlib.import_module(package), "Provider", None) if package else None
+    return _sdk_class(type_token) if custom and not type_token.startswith("pulumi:") else None
+
+
 def _child_replay(modules: list[str], replay: dict[str, list[list[Any]]]) -> dict[str, float]:
     timings = _started(modules)
     import pulumi
 
     generic = [0]
 
-    def register(type_: str, name: str, custom: bool, inputs: dict[str, Any]) -> None:
-        cls = _sdk_class(type_) if custom and not type_.startswith("pulumi:") else None
+    def register(entry: list[Any], index: int, replayed: dict[str, Any]) -> None:
+        type_, name, custom, inputs, graph = entry
+        # The recorded graph as the SDK is given it: the replayed parent, provider and dependencies, and the
+        # recorded protect, ignore_changes and aliases. Input values are literals (no Output between resources).
+        provider = replayed.get(graph["provider"]) if graph["provider"] else None
+        opts = pulumi.ResourceOptions(
+            parent=replayed.get(graph["parent"]) if graph["parent"] else None,
+            provider=provider if isinstance(provider, pulumi.ProviderResource) else None,
+            depends_on=[replayed[urn] for urn in graph["dependencies"] if urn in replayed],
+            protect=graph["protect"], ignore_changes=graph["ignoreChanges"] or None, aliases=graph["aliases"] or None)
+        name = f"{name}-{index}"
+        cls = _replay_class(type_, custom)
+        kubernetes = type_.startswith("kubernetes:")
+        if cls is None and kubernetes and custom:  # a CRD's kind, as the program declares it
+            from pulumi_kubernetes.apiextensions import CustomResource
+
+            replayed[graph["urn"]] = CustomResource(name, opts=opts, **{_snake(k): v for k, v in inputs.items()})
+            return
         if cls is not None:
+            skip = ("apiVersion", "kind") if kubernetes else ()  # a Kubernetes class sets its own
             try:
-                cls(name, **{_snake(k): v for k, v in inputs.items()})
+                replayed[graph["urn"]] = cls(name, **{_snake(k): v for k, v in inputs.items() if k not in skip},
+                                             opts=opts)
                 return
             except TypeError:  # an input name the class does not take as a keyword (a few renamed ones)
                 pass
         generic[0] += 1
         if type_.startswith("pulumi:"):
             type_ = "bench:index:Replayed"  # no stack to read, no provider plugin to load
-        (pulumi.CustomResource if custom else pulumi.ComponentResource)(type_, name, inputs)
+        replayed[graph["urn"]] = (pulumi.CustomResource if custom else pulumi.ComponentResource)(
+            type_, name, inputs, opts)
 
     def registering(entries: list[list[Any]]) -> Callable[[], None]:
         def program() -> None:
-            for i, (type_, name, custom, inputs) in enumerate(entries):
-                register(type_, f"{name}-{i}", custom, inputs)
+            replayed: dict[str, Any] = {}
+            for i, entry in enumerate(entries):
+                register(entry, i, replayed)
         return program
 
     timings["registration"] = _registered({name: registering(entries) for name, entries in replay.items()},
@@ -211,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(data_path.read_text())
         count = sum(data["counts"].values())
         runs: dict[str, list[dict[str, float]]] = {"plan": [], "floor": [], "replay": []}
-        for _ in range(args.rounds):
-            for side in ("plan", "floor", "replay"):
+        sides = list(runs)
+        for round_ in range(args.rounds):  # each round starts with the next side: no side always goes first
+            for side in sides[round_ % 3:] + sides[:round_ % 3]:
                 runs[side].append(_spawn("--child", side, "--stack", args.stack, "--data", str(data_path)))
 
     def median(side: str, phase: str) -> float:
