@@ -159,6 +159,7 @@ def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> lis
     resources = custom_resources(document)
     provider_of_ = provider_of(document)
     stack_resources = stack_view(document, resources)
+    inputs: dict[str, Any] = {}  # urn -> its inputs' proxy, built once for all the resource rules of its type
     found: list[Violation] = []
     for rule in all_rules():
         config = dict(pack_config.get(rule.meta.name) or {})
@@ -175,8 +176,10 @@ def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> lis
         elif isinstance(rule, ResourceRule):
             for r in resources:
                 if r["type"] in rule.types:
-                    args = ResourceValidationArgs(r["type"], unknown_checking_proxy(r["inputs"]), r["urn"], r["name"],
-                                                  _options(r), provider_of_(r), config)
+                    if r["urn"] not in inputs:
+                        inputs[r["urn"]] = unknown_checking_proxy(r["inputs"])
+                    args = ResourceValidationArgs(r["type"], inputs[r["urn"]], r["urn"], r["name"], _options(r),
+                                                  provider_of_(r), config)
                     rule.validate(args, _reporting_for(report, r["urn"]))
     order = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     return sorted(found, key=lambda v: (v.enforcement != "mandatory", order.get(v.severity, 9), v.id, v.message))

@@ -172,7 +172,8 @@ _AHEAD = (("prod", False), ("prod", True), ("dev", False), ("dev", True))
 
 
 def _plans_needed(items: list[pytest.Item]) -> list[tuple[str, bool]]:
-    needed = {(env, False) for item in items for env in ("prod", "dev") if f"{env}_plan" in item.fixturenames}
+    needed = {(env, False) for item in items for env in ("prod", "dev")
+              if f"{env}_plan" in getattr(item, "fixturenames", ())}  # a test function's fixtures
     needed |= {(mark.args[0], True) for item in items for mark in item.iter_markers("first_preview")}
     return [plan for plan in _AHEAD if plan in needed]
 
@@ -188,7 +189,7 @@ def _plan_ahead(items: list[pytest.Item], worker: int, workers: int) -> None:
         stacks = environment.layout(env).order()
         try:
             environment.plan(stacks, preview=frozenset(s.name for s in stacks) if preview else frozenset())
-        except Exception:  # noqa: BLE001 - only a head start: the tests that need this plan report its failure
+        except Exception:  # only a head start: the tests that need this plan report its failure
             return
 
 

@@ -97,12 +97,17 @@ def _with_environment(config: Mapping[str, Any] | None, providers: Iterable[Any]
 ENVIRONMENT_SCHEMA = {"environment": {"type": "string", "description": "the stack's environment (prod, dev, ...)"}}
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any, mappings: bool = False) -> Any:
     """A proxied policy value with its lists (and, if asked, mappings) as plain Python values.
 
     Reading an unknown part raises UnknownValueError. Mappings stay proxies by default, so an unknown
     member is reported at its own path when a check reads it.
     """
+    if type(value) in _SCALARS:  # most values: no abstract-class checks
+        return value
     if mappings and isinstance(value, Mapping):
         return {k: plain(value[k], mappings) for k in value}
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
@@ -115,9 +120,10 @@ def get(props: Any, path: str) -> Any:
     node = props
     for part in path.split("."):
         if isinstance(node, Mapping):
-            if part not in node or node[part] is None:
+            # One look-up per part (a proxy checks each for unknowns); an unknown value still raises.
+            node = node.get(part)
+            if node is None:
                 return MISSING
-            node = node[part]
         elif isinstance(node, Sequence) and not isinstance(node, str) and part.isdigit():
             if int(part) >= len(node):
                 return MISSING
