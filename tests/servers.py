@@ -45,8 +45,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SERVER_USER = "postgres"  # what the servers run as when the tests run as root (PostgreSQL refuses root)
+
+
 def _as_server_user() -> list[str]:
-    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return ["runuser", "-u", SERVER_USER, "--"] if os.geteuid() == 0 else []
 
 
 def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -62,7 +65,7 @@ class Workdir:
 
     def give_to_server_user(self, *paths: Path) -> None:
         if os.geteuid() == 0:
-            user = pwd.getpwnam("postgres")
+            user = pwd.getpwnam(SERVER_USER)
             for p in (self.path, *paths):
                 os.chown(p, user.pw_uid, user.pw_gid)
 
@@ -143,8 +146,10 @@ def pgbouncer(work: Workdir, ini_text: str, port: int) -> Iterator[subprocess.Po
     ini.write_text(ini_text)
     work.give_to_server_user(ini)
     log = (work.path / f"pgbouncer-{port}.log").open("w")
-    proc = subprocess.Popen([*_as_server_user(), _pgbouncer(), str(ini)], stdout=log, stderr=subprocess.STDOUT,
-                            text=True)
+    # As root, PgBouncer drops to the server user itself (-u): under runuser, terminating it went through
+    # runuser, which waits two seconds after passing the signal on before it kills.
+    as_user = ["-u", SERVER_USER] if os.geteuid() == 0 else []
+    proc = subprocess.Popen([_pgbouncer(), *as_user, str(ini)], stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for_port(port, proc, work.path / f"pgbouncer-{port}.log")
         yield proc
