@@ -135,7 +135,9 @@ def _sdk_class(type_token: str) -> Any:
     if package not in _PACKAGES:
         return None
     if package == "kubernetes":  # group/version: networking.k8s.io/v1 is pulumi_kubernetes.networking.v1
-        group, version = module.split("/")
+        group, _, version = module.partition("/")
+        if not version or "." in group.removesuffix(".k8s.io").removesuffix(".sh"):
+            return None  # a CRD's group (gateway.envoyproxy.io): no class of the SDK's own
         path = [group.split(".")[0], version]
     else:  # module/file: cloudwatch/metricAlarm is pulumi_aws.cloudwatch
         path = [p for p in module.split("/")[:-1] if p != "index"]

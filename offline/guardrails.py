@@ -159,7 +159,9 @@ def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> lis
     resources = custom_resources(document)
     provider_of_ = provider_of(document)
     stack_resources = stack_view(document, resources)
-    inputs: dict[str, Any] = {}  # urn -> its inputs' proxy, built once for all the resource rules of its type
+    # Each entry's inputs proxy, built once for all the resource rules of its type (the policy server builds one
+    # per policy; the rules only read their args, so sharing it changes no finding).
+    inputs: dict[int, Any] = {}
     found: list[Violation] = []
     for rule in all_rules():
         config = dict(pack_config.get(rule.meta.name) or {})
@@ -176,9 +178,9 @@ def evaluate(document: Mapping[str, Any], pack_config: Mapping[str, Any]) -> lis
         elif isinstance(rule, ResourceRule):
             for r in resources:
                 if r["type"] in rule.types:
-                    if r["urn"] not in inputs:
-                        inputs[r["urn"]] = unknown_checking_proxy(r["inputs"])
-                    args = ResourceValidationArgs(r["type"], inputs[r["urn"]], r["urn"], r["name"], _options(r),
+                    if id(r) not in inputs:
+                        inputs[id(r)] = unknown_checking_proxy(r["inputs"])
+                    args = ResourceValidationArgs(r["type"], inputs[id(r)], r["urn"], r["name"], _options(r),
                                                   provider_of_(r), config)
                     rule.validate(args, _reporting_for(report, r["urn"]))
     order = {s: i for i, s in enumerate(SEVERITY_ORDER)}

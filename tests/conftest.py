@@ -151,15 +151,22 @@ def _shared_run(stack: str, program: Callable[[], object] | None = None, *, mani
     return run
 
 
+class _SearchPaths(list[str]):
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_botocore_loader() -> Iterator[None]:
     """Every boto3 session of the run reads AWS's service models through one loader, so each model is parsed once.
 
     The code under test makes one session per process, as the operator's tools do; the tests make one per test
     (moto's state and stubbed answers are per test), and each new session parsed the same models again: JSON
-    decoding was a fifth of the preflight tests' time. The loader only caches read-only model data.
+    decoding was a fifth of the preflight tests' time. The loader caches read-only model data; its search path
+    is a list to which each boto3 session appends boto3's data directory, kept here without repeats.
     """
-    loader = botocore.loaders.create_loader()
+    loader = botocore.loaders.Loader(extra_search_paths=_SearchPaths())
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session.Session, "_register_data_loader",
                       lambda self: self._components.lazy_register_component("data_loader", lambda: loader))
@@ -174,7 +181,7 @@ _AHEAD = (("prod", False), ("prod", True), ("dev", False), ("dev", True))
 def _plans_needed(items: list[pytest.Item]) -> list[tuple[str, bool]]:
     needed = {(env, False) for item in items for env in ("prod", "dev")
               if f"{env}_plan" in getattr(item, "fixturenames", ())}  # a test function's fixtures
-    needed |= {(mark.args[0], True) for item in items for mark in item.iter_markers("first_preview")}
+    needed |= {(mark.args[0], True) for item in items for mark in item.iter_markers("first_preview") if mark.args}
     return [plan for plan in _AHEAD if plan in needed]
 
 
@@ -186,11 +193,10 @@ def _plan_ahead(items: list[pytest.Item], worker: int, workers: int) -> None:
     a stack waits only for the runs of the stacks it reads, which the first worker makes in deploy order.
     """
     for env, preview in _plans_needed(items)[worker::workers]:
-        stacks = environment.layout(env).order()
         try:
-            environment.plan(stacks, preview=frozenset(s.name for s in stacks) if preview else frozenset())
+            environment.plan_named(env, preview=preview)  # the runs `make plan` and the fixtures ask for
         except Exception:  # only a head start: the tests that need this plan report its failure
-            return
+            continue
 
 
 @pytest.fixture(autouse=True, scope="session")
