@@ -16,7 +16,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -27,10 +26,15 @@ from rich.console import Console
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Readers see the old document or the new one, never half of one; the file gets the mode any file would
+    (the umask's), not a temporary file's 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import runpy
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,11 @@ def test_make_plan_writes_the_dev_document(plan_document: Any, capsys: Any) -> N
     assert plan.main(["--stack", "dev", "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["stack"] == "dev" and doc["regions"] == ["us-east-1", "eu-west-1"]
+    # Written whole, with the mode any new file gets (not a temporary file's 0600), and nothing left beside it.
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    assert not [p.name for p in out.parent.iterdir() if p.name.endswith(".tmp")]
     printed = capsys.readouterr().out
     assert "Shard allocation - dev" in printed and "[45,000, 90,000)" in printed and "use1-sg01" in printed
 
