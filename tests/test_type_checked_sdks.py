@@ -115,20 +115,21 @@ def _client_uses(attrs: list[str]) -> Iterator[str]:
         yield type(obj).__module__
 
 
-def _annotations(tree: ast.AST) -> Iterator[ast.expr]:
+def _annotations(tree: ast.AST) -> Iterator[tuple[str | None, ast.expr]]:
+    """(the name each annotation annotates, None for a return type or an attribute; the annotation)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.arg) and node.annotation:
-            yield node.annotation
+            yield node.arg, node.annotation
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns:
-            yield node.returns
+            yield None, node.returns
         elif isinstance(node, ast.AnnAssign):
-            yield node.annotation
+            yield node.target.id if isinstance(node.target, ast.Name) else None, node.annotation
 
 
 def _expressions(tree: ast.Module) -> Iterator[ast.AST]:
     """Every node of the module, and of the expressions written as strings in its annotations."""
     yield from ast.walk(tree)
-    for annotation in _annotations(tree):
+    for _, annotation in _annotations(tree):
         for node in ast.walk(annotation):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 with contextlib.suppress(SyntaxError):
@@ -159,11 +160,7 @@ def _names(tree: ast.Module) -> tuple[dict[str, Any], set[str]]:
                     clients.add(node.targets[0].id)
                 elif not isinstance(node.value, ast.Call):
                     aliases[node.targets[0].id] = obj
-        annotated = (node.arg, node.annotation) if isinstance(node, ast.arg) else (
-            (node.target.id, node.annotation) if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-            else None)
-        if annotated and annotated[1] is not None and "Cloudflare" in ast.unparse(annotated[1]):
-            clients.add(annotated[0])
+    clients |= {name for name, annotation in _annotations(tree) if name and "Cloudflare" in ast.unparse(annotation)}
     return aliases, clients
 
 
@@ -177,9 +174,9 @@ def uses(source: str) -> Iterator[tuple[str, str]]:
     aliases, clients = _names(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and _in_sdks(node.module):
-            for name in node.names:
-                value = getattr(importlib.import_module(str(node.module)), name.name)
-                yield f"from {node.module} import {name.name}", _defining_module(value, str(node.module))
+            for name in node.names:  # _names bound each to what it imports
+                yield (f"from {node.module} import {name.name}",
+                       _defining_module(aliases[name.asname or name.name], str(node.module)))
     nodes = list(_expressions(tree))
     inner = {id(node.value) for node in nodes if isinstance(node, ast.Attribute)}
     for node in nodes:
