@@ -102,7 +102,7 @@ def _postgres_tiers(seconds: int, clients: int) -> dict[str, dict[str, object]]:
             pg.sql(f"CREATE ROLE {USER} LOGIN PASSWORD '{verifier}'")
             pg.sql(f"CREATE DATABASE {USER} OWNER {USER}")
             pgbench = str(pg.bin / "pgbench")
-            subprocess.run([*(["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []), pgbench, "-i",
+            subprocess.run([*servers.as_server_user(), pgbench, "-i",
                             "-q", "-s", "10", "-h", str(pg.socket_dir), "-p", str(pg.port), "-U", "postgres", USER],
                            capture_output=True, text=True, timeout=600, check=True)
             pg.sql(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {USER}", database=USER)
@@ -143,8 +143,8 @@ def _cache_tier(requests: int, clients: int) -> dict[str, dict[str, object]]:
         conf = work.path / "cache.conf"
         conf.write_text(f"bind {servers.HOST}\nport {port}\nsave \"\"\nappendonly no\ndir {work.path}\n")
         work.give_to_server_user(conf)
-        runas = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        proc = subprocess.Popen([*runas, server_bin, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([*servers.as_server_user(), server_bin, str(conf)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT)
         try:
             name = Path(server_bin).name
             for _ in range(200):

@@ -46,10 +46,11 @@ def free_port() -> int:
 
 
 SERVER_USER = "postgres"  # what the servers run as when the tests run as root (PostgreSQL refuses root)
+AS_ROOT = os.geteuid() == 0
 
 
-def _as_server_user() -> list[str]:
-    return ["runuser", "-u", SERVER_USER, "--"] if os.geteuid() == 0 else []
+def as_server_user() -> list[str]:
+    return ["runuser", "-u", SERVER_USER, "--"] if AS_ROOT else []
 
 
 def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -64,7 +65,7 @@ class Workdir:
     path: Path
 
     def give_to_server_user(self, *paths: Path) -> None:
-        if os.geteuid() == 0:
+        if AS_ROOT:
             user = pwd.getpwnam(SERVER_USER)
             for p in (self.path, *paths):
                 os.chown(p, user.pw_uid, user.pw_gid)
@@ -122,7 +123,7 @@ def postgres(work: Workdir, tls: Tls) -> Iterator[Postgres]:
     pg_bin, port = _pg_bin(), free_port()
     data = work.path / "pgdata"
     cert, key = tls.certs["postgres"]
-    _run([*_as_server_user(), str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
+    _run([*as_server_user(), str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
           "--auth-host=reject", "-E", "UTF8", "--no-sync"])
     with (data / "postgresql.conf").open("a") as conf:
         conf.write(f"listen_addresses = '{HOST}'\nport = {port}\nunix_socket_directories = '{work.path}'\n"
@@ -131,12 +132,12 @@ def postgres(work: Workdir, tls: Tls) -> Iterator[Postgres]:
     # Like rds.force_ssl: TLS with SCRAM from the network, plaintext refused.
     (data / "pg_hba.conf").write_text(f"local all all trust\nhostssl all all {HOST}/32 scram-sha-256\n"
                                       f"hostnossl all all {HOST}/32 reject\n")
-    _run([*_as_server_user(), str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(work.path / "postgres.log"),
+    _run([*as_server_user(), str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(work.path / "postgres.log"),
           "-w", "-t", "30", "start"])
     try:
         yield Postgres(port, work.path, pg_bin)
     finally:
-        subprocess.run([*_as_server_user(), str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+        subprocess.run([*as_server_user(), str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True, timeout=60, check=False)
 
 
@@ -148,7 +149,7 @@ def pgbouncer(work: Workdir, ini_text: str, port: int) -> Iterator[subprocess.Po
     log = (work.path / f"pgbouncer-{port}.log").open("w")
     # As root, PgBouncer drops to the server user itself (-u): under runuser, terminating it went through
     # runuser, which waits two seconds after passing the signal on before it kills.
-    as_user = ["-u", SERVER_USER] if os.geteuid() == 0 else []
+    as_user = ["-u", SERVER_USER] if AS_ROOT else []
     proc = subprocess.Popen([_pgbouncer(), *as_user, str(ini)], stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for_port(port, proc, work.path / f"pgbouncer-{port}.log")
